@@ -1,0 +1,104 @@
+# streamhost build.  `make`, `make test`, `make run`, `make install PREFIX=...`
+# SANITIZE=1 builds everything with ASan+UBSan into build/asan.
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+CC        ?= cc
+PKG       ?= pkg-config
+
+ifeq ($(SANITIZE),1)
+BUILD     ?= build/asan
+SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD     ?= build
+SANFLAGS  :=
+endif
+
+HOST_PKGS := rdkafka avro-c libcurl inih jansson zlib libmicrohttpd
+PLUG_PKGS := libcurl jansson zlib libcrypto
+OPT       ?= -O2 -g
+WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2
+CFLAGS    += -std=gnu11 $(OPT) $(WARN) -fPIC $(SANFLAGS) -Iinclude -DSH_VERSION=\"$(VERSION)\"
+LDFLAGS   += $(SANFLAGS)
+
+HOST_CFLAGS := $(shell $(PKG) --cflags $(HOST_PKGS))
+HOST_LIBS   := $(shell $(PKG) --libs $(HOST_PKGS)) -ldl -lpthread -lm
+PLUG_CFLAGS := $(shell $(PKG) --cflags $(PLUG_PKGS))
+PLUG_LIBS   := $(shell $(PKG) --libs $(PLUG_PKGS)) -lm
+CMOCKA      := $(shell $(PKG) --cflags --libs cmocka)
+
+HOST_SRCS := $(wildcard host/*.c)
+HOST_OBJS := $(HOST_SRCS:%.c=$(BUILD)/obj/%.o)
+HOST_LIB_OBJS := $(filter-out $(BUILD)/obj/host/main.o,$(HOST_OBJS))
+
+# Every folder under plugins/ is one plugin: plugins/<name>/*.c -> $(BUILD)/plugins/<name>.so
+PLUGIN_DIRS := $(patsubst plugins/%/,%,$(sort $(dir $(wildcard plugins/*/*.c))))
+PLUGIN_SOS  := $(PLUGIN_DIRS:%=$(BUILD)/plugins/%.so)
+
+# Unit tests: tests/unit/test_*.c link the host objects; plugins/<p>/tests/test_*.c
+# link that plugin's sources and the test host in tests/support/.
+HOST_TESTS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+PLUGIN_TESTS := $(foreach p,$(PLUGIN_DIRS),$(patsubst plugins/$(p)/tests/%.c,$(BUILD)/tests/$(p)-%,$(wildcard plugins/$(p)/tests/test_*.c)))
+SUPPORT_SRCS := tests/support/testhost.c host/cfgvalue.c
+
+.PHONY: all clean test unit-test integration-test install run demo bench fuzz stack-up stack-down check-fresh
+all: $(BUILD)/streamhost $(PLUGIN_SOS)
+
+$(BUILD)/obj/%.o: %.c include/streamhost/plugin.h $(wildcard host/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(HOST_CFLAGS) -c -o $@ $<
+
+$(BUILD)/streamhost: $(HOST_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -rdynamic -o $@ $^ $(HOST_LIBS)
+
+define PLUGIN_RULE
+$(BUILD)/plugins/$(1).so: $(wildcard plugins/$(1)/*.c) $(wildcard plugins/$(1)/*.h) include/streamhost/plugin.h
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) $$(PLUG_CFLAGS) -fvisibility=hidden -shared -o $$@ $(wildcard plugins/$(1)/*.c) $$(LDFLAGS) $$(PLUG_LIBS)
+
+$(BUILD)/tests/$(1)-%: plugins/$(1)/tests/%.c $(wildcard plugins/$(1)/*.c) $(wildcard plugins/$(1)/*.h) $(SUPPORT_SRCS) tests/support/testhost.h
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) $$(PLUG_CFLAGS) -Iplugins/$(1) -Itests/support -Ihost -DSH_UNIT_TEST -o $$@ $$< $(wildcard plugins/$(1)/*.c) $(SUPPORT_SRCS) $$(LDFLAGS) $$(PLUG_LIBS) $$(CMOCKA)
+endef
+$(foreach p,$(PLUGIN_DIRS),$(eval $(call PLUGIN_RULE,$(p))))
+
+$(BUILD)/tests/%: tests/unit/%.c $(HOST_LIB_OBJS) tests/support/testhost.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(HOST_CFLAGS) -Ihost -Itests/support -o $@ $< $(HOST_LIB_OBJS) $(LDFLAGS) -rdynamic $(HOST_LIBS) $(CMOCKA)
+
+# --- tests -------------------------------------------------------------------
+unit-test: all $(HOST_TESTS) $(PLUGIN_TESTS)
+	@BUILD=$(BUILD) tests/run-unit.sh $(HOST_TESTS) $(PLUGIN_TESTS)
+
+integration-test: all
+	@BUILD=$(BUILD) tests/run-integration.sh
+
+test: unit-test integration-test
+
+# --- install -----------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/streamhost/plugins \
+	  $(DESTDIR)$(PREFIX)/include/streamhost $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/share/streamhost
+	install -m 755 $(BUILD)/streamhost $(DESTDIR)$(PREFIX)/bin/streamhost
+	install -m 755 $(PLUGIN_SOS) $(DESTDIR)$(PREFIX)/lib/streamhost/plugins/
+	install -m 644 include/streamhost/*.h $(DESTDIR)$(PREFIX)/include/streamhost/
+	install -m 644 conf/*.ini conf/*.avsc $(DESTDIR)$(PREFIX)/share/streamhost/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' streamhost.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/streamhost.pc
+
+# --- running -----------------------------------------------------------------
+run: all
+	$(BUILD)/streamhost run conf/quickstart.ini
+
+stack-up:
+	scripts/kafka.sh start
+	scripts/opensearch.sh start
+
+stack-down:
+	-scripts/opensearch.sh stop
+	-scripts/kafka.sh stop
+
+clean:
+	rm -rf build
