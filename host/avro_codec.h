@@ -1,0 +1,44 @@
+/* avro_codec.h - Avro values <-> records, with the three framings of the
+ * clickstream topic: Confluent Schema Registry (0x00 + 4-byte schema id),
+ * AWS Glue Schema Registry (0x03, compression byte, 16-byte schema version
+ * UUID, optionally zlib-deflated body) and bare Avro binary. */
+#ifndef SH_AVRO_CODEC_H
+#define SH_AVRO_CODEC_H
+#include "arena.h"
+#include "streamhost/plugin.h"
+#include "streamhost/record_json.h"
+
+typedef enum { FRAMING_AUTO, FRAMING_CONFLUENT, FRAMING_GLUE, FRAMING_BARE } framing_t;
+
+typedef struct avro_codec avro_codec;
+
+/* Loads an .avsc record schema.  `stream` names the sh_schema.  NULL with a
+ * message naming the file on failure (unsupported field types included). */
+avro_codec *avro_codec_new(const char *avsc_path, const char *stream, char *err, size_t errlen);
+void avro_codec_free(avro_codec *c);
+const sh_schema *avro_codec_schema(const avro_codec *c);
+int framing_parse(const char *s, framing_t *out);
+
+/* Accept only these Confluent schema ids / Glue schema version UUIDs (none
+ * set: any).  UUIDs in canonical text form. */
+void avro_codec_allow_ids(avro_codec *c, const int64_t *ids, size_t n);
+int avro_codec_allow_uuids(avro_codec *c, const char *const *uuids, size_t n, char *err, size_t errlen);
+
+/* Decodes one message into values[schema->nfields]; strings are copied into
+ * `a`.  Returns 0, or -1 with reason "kind: detail" (kind is one of
+ * empty_value, short_message, bad_magic, unknown_schema_id,
+ * unknown_schema_version, bad_compression, bad_zlib, bad_avro, bad_utf8). */
+int avro_codec_decode(avro_codec *c, framing_t framing, const void *buf, size_t len, sh_value *values,
+                      arena *a, char *reason, size_t rlen);
+
+/* Encodes a record (fields matched by name, resolved once per schema) with
+ * the given framing into `out` (cleared first).  Returns 0 or -1 with a
+ * reason.  glue_zlib: deflate the body (Glue framing only). */
+int avro_codec_encode(avro_codec *c, framing_t framing, int32_t schema_id, const unsigned char uuid[16],
+                      int glue_zlib, const sh_record *r, sh_buf *out, char *err, size_t errlen);
+
+/* UTF-8 validity (hand-written: it runs for every string of every message). */
+int utf8_valid(const unsigned char *s, size_t n);
+/* Parses "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"; 0 ok. */
+int uuid_parse(const char *s, unsigned char out[16]);
+#endif

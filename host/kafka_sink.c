@@ -1,0 +1,264 @@
+/* kafka_sink.c - the built-in Kafka sink: encodes records as Avro (with a
+ * Confluent, Glue or bare framing) and produces them keyed like the Java
+ * producers (murmur2), idempotently.  Reports, through acked(), the prefix
+ * of records whose delivery Kafka confirmed. */
+#include "avro_codec.h"
+#include "kafka.h"
+#include "log.h"
+#include "pipeline.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const sh_config_key kk_config[] = {
+    {"topic", SH_CFG_STRING, NULL, 1, "topic to write"},
+    {"format", SH_CFG_STRING, "avro", 0, "value format: avro"},
+    {"schema.file", SH_CFG_STRING, "conf/ClickEvent.avsc", 0, "Avro schema (.avsc) of the values"},
+    {"framing", SH_CFG_STRING, "confluent", 0, "confluent, glue or bare"},
+    {"schema.id", SH_CFG_INT, "1", 0, "Confluent schema id written in each message"},
+    {"glue.schema.version", SH_CFG_STRING, "00000000-0000-0000-0000-000000000001", 0,
+     "Glue schema version UUID written in each message"},
+    {"glue.compression", SH_CFG_STRING, "none", 0, "Glue body compression: none or zlib"},
+    {"key.field", SH_CFG_STRING, NULL, 0, "field whose value (as text) is the message key (default: the record key)"},
+    {"kafka.", SH_CFG_PREFIX, NULL, 0,
+     "any librdkafka producer property, e.g. kafka.linger.ms, kafka.compression.type"},
+    {NULL, 0, NULL, 0, NULL}};
+
+/* Delivery accounting: one bit per record in flight, in a ring. */
+#define RING_BITS 21
+#define RING (1u << RING_BITS)
+
+struct kk {
+    const sh_host *h;
+    sh_ctx *ctx;
+    rd_kafka_t *rk;
+    rd_kafka_topic_t *rkt;
+    avro_codec *codec;
+    framing_t framing;
+    int32_t schema_id;
+    unsigned char uuid[16];
+    int zlib;
+    const char *key_field;
+    const sh_schema *key_schema;
+    int key_pos;
+    uint64_t sent, acked;
+    uint8_t *done; /* RING bits */
+    int failed;
+    sh_buf buf;
+    uint64_t *m_delivered, *m_failed;
+};
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    struct kk *s = opaque;
+    uint64_t seq = (uint64_t)(uintptr_t)m->_private;
+    if (m->err) {
+        s->failed = 1;
+        (*s->m_failed)++;
+        s->h->log(s->ctx, SH_LOG_ERROR, "delivery to %s failed: %s; stopping so that no record is lost",
+                  rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+        return;
+    }
+    (*s->m_delivered)++;
+    s->done[(seq % RING) / 8] |= (uint8_t)(1u << (seq % 8));
+    while (s->acked < s->sent && (s->done[(s->acked % RING) / 8] & (1u << (s->acked % 8)))) {
+        s->done[(s->acked % RING) / 8] &= (uint8_t) ~(1u << (s->acked % 8));
+        s->acked++;
+    }
+}
+
+static sh_rc kk_init(const sh_host *h, sh_ctx *ctx, void **state)
+{
+    struct kk *s = calloc(1, sizeof *s);
+    *state = s;
+    s->h = h;
+    s->ctx = ctx;
+    char err[1024];
+    if (strcmp(h->cfg_str(ctx, "format"), "avro") != 0) {
+        h->log(ctx, SH_LOG_ERROR, "%s: format '%s' is not supported (use avro)", h->cfg_where(ctx, "format"),
+               h->cfg_str(ctx, "format"));
+        return SH_FATAL;
+    }
+    if (framing_parse(h->cfg_str(ctx, "framing"), &s->framing) != 0 || s->framing == FRAMING_AUTO) {
+        h->log(ctx, SH_LOG_ERROR, "%s: framing '%s' is not one of confluent, glue, bare", h->cfg_where(ctx, "framing"),
+               h->cfg_str(ctx, "framing"));
+        return SH_FATAL;
+    }
+    s->schema_id = (int32_t)h->cfg_int(ctx, "schema.id");
+    if (uuid_parse(h->cfg_str(ctx, "glue.schema.version"), s->uuid) != 0) {
+        h->log(ctx, SH_LOG_ERROR, "%s: glue.schema.version is not a UUID", h->cfg_where(ctx, "glue.schema.version"));
+        return SH_FATAL;
+    }
+    const char *gc = h->cfg_str(ctx, "glue.compression");
+    if (strcmp(gc, "none") && strcmp(gc, "zlib")) {
+        h->log(ctx, SH_LOG_ERROR, "%s: glue.compression '%s' is not none or zlib", h->cfg_where(ctx, "glue.compression"), gc);
+        return SH_FATAL;
+    }
+    s->zlib = strcmp(gc, "zlib") == 0;
+    s->codec = avro_codec_new(h->cfg_str(ctx, "schema.file"), h->cfg_str(ctx, "topic"), err, sizeof err);
+    if (!s->codec) {
+        h->log(ctx, SH_LOG_ERROR, "%s: %s", h->cfg_where(ctx, "schema.file"), err);
+        return SH_FATAL;
+    }
+    s->key_field = h->cfg_str(ctx, "key.field");
+    s->done = calloc(RING / 8, 1);
+    rd_kafka_conf_t *conf = kafka_conf_new(ctx->pl, ctx, err, sizeof err);
+    if (!conf) {
+        h->log(ctx, SH_LOG_ERROR, "%s", err);
+        return SH_FATAL;
+    }
+    /* our defaults, unless [kafka] or kafka.* set them */
+    static const char *defaults[][2] = {{"partitioner", "murmur2_random"}, {"enable.idempotence", "true"},
+                                        {"linger.ms", "20"}, {"batch.num.messages", "10000"},
+                                        {"queue.buffering.max.messages", "500000"}};
+    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
+        int user = 0;
+        char key[128];
+        snprintf(key, sizeof key, "kafka.%s", defaults[i][0]);
+        cfg_section *ksec = config_section(ctx->pl->cfg, SEC_KAFKA, NULL);
+        user = (ksec && config_get(ksec, defaults[i][0])) || config_get(ctx->sec, key);
+        if (!user)
+            rd_kafka_conf_set(conf, defaults[i][0], defaults[i][1], NULL, 0);
+    }
+    rd_kafka_conf_set_opaque(conf, s);
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    s->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!s->rk) {
+        h->log(ctx, SH_LOG_ERROR, "cannot create Kafka producer: %s", err);
+        return SH_FATAL;
+    }
+    s->m_delivered = h->counter(ctx, "messages_delivered_total", "messages Kafka acknowledged");
+    s->m_failed = h->counter(ctx, "delivery_failures_total", "messages Kafka refused");
+    return SH_OK;
+}
+
+static sh_rc kk_start(void *st)
+{
+    struct kk *s = st;
+    kafka_ensure_topic(s->ctx->pl, s->h->cfg_str(s->ctx, "topic"));
+    s->rkt = rd_kafka_topic_new(s->rk, s->h->cfg_str(s->ctx, "topic"), NULL);
+    return s->rkt ? SH_OK : SH_FATAL;
+}
+
+static sh_rc kk_process(void *st, uint32_t input, const sh_record *recs, size_t n)
+{
+    struct kk *s = st;
+    char err[512], keybuf[32];
+    if (s->failed)
+        return SH_FATAL;
+    for (size_t i = 0; i < n; i++) {
+        const sh_record *r = &recs[i];
+        if (avro_codec_encode(s->codec, s->framing, s->schema_id, s->uuid, s->zlib, r, &s->buf, err, sizeof err)) {
+            /* a record that does not fit the schema is a pipeline bug, not bad input */
+            s->h->log(s->ctx, SH_LOG_ERROR, "record of stream '%s' does not fit %s: %s", r->schema->name,
+                      s->h->cfg_str(s->ctx, "schema.file"), err);
+            return SH_FATAL;
+        }
+        const char *key = r->key.ptr;
+        size_t klen = r->key.len;
+        if (s->key_field) {
+            if (r->schema != s->key_schema) {
+                s->key_schema = r->schema;
+                s->key_pos = sh_schema_field(r->schema, s->key_field);
+            }
+            if (s->key_pos >= 0) {
+                const sh_value *v = &r->values[s->key_pos];
+                if (v->type == SH_INT) {
+                    klen = (size_t)snprintf(keybuf, sizeof keybuf, "%" PRId64, v->u.i);
+                    key = keybuf;
+                } else if (v->type == SH_STRING) {
+                    key = v->u.s.ptr;
+                    klen = v->u.s.len;
+                }
+            }
+        }
+        /* never more records in flight than the delivery ring can track */
+        while (s->sent - s->acked >= RING - 1 && !s->failed)
+            rd_kafka_poll(s->rk, 10);
+        for (;;) {
+            rd_kafka_resp_err_t e = rd_kafka_producev(
+                s->rk, RD_KAFKA_V_RKT(s->rkt), RD_KAFKA_V_VALUE(s->buf.data, s->buf.len),
+                RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_TIMESTAMP(r->time > 0 ? r->time : 0), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)s->sent),
+                RD_KAFKA_V_END);
+            if (!e)
+                break;
+            if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                s->h->log(s->ctx, SH_LOG_ERROR, "cannot produce: %s", rd_kafka_err2str(e));
+                return SH_FATAL;
+            }
+            rd_kafka_poll(s->rk, 10); /* back-pressure: wait for the queue to drain */
+            if (s->failed)
+                return SH_FATAL;
+        }
+        s->sent++;
+    }
+    rd_kafka_poll(s->rk, 0);
+    return SH_OK;
+}
+
+static sh_rc kk_tick(void *st, int64_t now)
+{
+    struct kk *s = st;
+    (void)now;
+    rd_kafka_poll(s->rk, 0);
+    return s->failed ? SH_FATAL : SH_OK;
+}
+
+static sh_rc kk_flush(void *st, int final)
+{
+    struct kk *s = st;
+    (void)final;
+    rd_kafka_flush(s->rk, 100);
+    if (s->failed)
+        return SH_FATAL;
+    return s->acked == s->sent ? SH_OK : SH_RETRY;
+}
+
+static uint64_t kk_acked(void *st)
+{
+    struct kk *s = st;
+    rd_kafka_poll(s->rk, 0);
+    return s->acked;
+}
+
+static int kk_busy(void *st)
+{
+    struct kk *s = st;
+    return rd_kafka_outq_len(s->rk) > 400000;
+}
+
+static void kk_destroy(void *st)
+{
+    struct kk *s = st;
+    if (s->rk) {
+        rd_kafka_flush(s->rk, 5000);
+        if (s->rkt)
+            rd_kafka_topic_destroy(s->rkt);
+        rd_kafka_destroy(s->rk);
+    }
+    avro_codec_free(s->codec);
+    sh_buf_free(&s->buf);
+    free(s->done);
+    free(s);
+}
+
+const sh_plugin sh_builtin_kafka_sink = {
+    SH_PLUGIN_MAGIC,
+    .name = "kafka",
+    .version = SH_VERSION,
+    .kind = SH_SINK,
+    .description = "produces records to a Kafka topic as Avro, keyed, idempotent (built in)",
+    .config = kk_config,
+    .init = kk_init,
+    .start = kk_start,
+    .process = kk_process,
+    .tick = kk_tick,
+    .flush = kk_flush,
+    .acked = kk_acked,
+    .busy = kk_busy,
+    .destroy = kk_destroy,
+};

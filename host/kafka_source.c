@@ -1,0 +1,454 @@
+/* kafka_source.c - the built-in Kafka source: a consumer-group member that
+ * decodes Avro (three framings) straight into records, sends undecodable
+ * messages to the dead-letter output, and commits offsets only when the
+ * pipeline says they are durable (builtin_ext.commit). */
+#include "avro_codec.h"
+#include "kafka.h"
+#include "log.h"
+#include "pipeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const sh_config_key ks_config[] = {
+    {"topic", SH_CFG_LIST, NULL, 1, "topic(s) to consume"},
+    {"group", SH_CFG_STRING, "streamhost", 0, "consumer group id (same id in several processes splits the partitions)"},
+    {"offset.reset", SH_CFG_STRING, "earliest", 0, "where to start without a committed offset: earliest or latest"},
+    {"bounded", SH_CFG_BOOL, "false", 0,
+     "read up to the end offsets seen at start, then finish (every window fires, output is flushed and committed)"},
+    {"format", SH_CFG_STRING, "avro", 0, "value format: avro"},
+    {"schema.file", SH_CFG_STRING, "conf/ClickEvent.avsc", 0, "Avro schema (.avsc) of the values"},
+    {"stream", SH_CFG_STRING, NULL, 0, "stream name of the records (default: the first topic)"},
+    {"framing", SH_CFG_STRING, "auto", 0,
+     "auto (by first byte), confluent (0x00 + schema id), glue (0x03 ...), or bare Avro"},
+    {"confluent.schema.ids", SH_CFG_LIST, NULL, 0, "accepted Confluent schema ids (default: any)"},
+    {"glue.schema.versions", SH_CFG_LIST, NULL, 0, "accepted Glue schema version UUIDs (default: any)"},
+    {"time.field", SH_CFG_STRING, "eventtimestamp", 0,
+     "integer field holding the event time in ms (empty: the Kafka message timestamp)"},
+    {"require.key", SH_CFG_BOOL, "true", 0, "messages without a key go to the dead-letter output"},
+    {"max.message.bytes", SH_CFG_SIZE, "1MiB", 0, "larger values go to the dead-letter output"},
+    {"timestamp.max_future", SH_CFG_DURATION, "1d", 0,
+     "event times further than this ahead of the wall clock (or negative) go to the dead-letter output, so one bad clock cannot drag the watermark forward"},
+    {"kafka.", SH_CFG_PREFIX, NULL, 0, "any librdkafka consumer property, e.g. kafka.fetch.max.bytes"},
+    {NULL, 0, NULL, 0, NULL}};
+
+struct part {
+    int32_t slot;
+    int64_t next;  /* next offset to read (last emitted + 1), -1 unknown */
+    int64_t end;   /* bounded mode: end offset seen at assignment */
+    int64_t committed;
+    int reached;   /* bounded mode: end reached */
+    int assigned;
+};
+
+struct ks {
+    const sh_host *h;
+    sh_ctx *ctx;
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *q;
+    avro_codec *codec;
+    framing_t framing;
+    int bounded, require_key, time_field;
+    int64_t max_bytes, max_future;
+    char **topics;
+    size_t ntopics;
+    struct part **parts; /* per topic, per partition */
+    int32_t *nparts;
+    int had_assignment;
+    rd_kafka_message_t **msgs;
+    sh_record *recs;
+    sh_value *vals;
+    size_t cap;
+    arena arena;
+    uint64_t *m_msgs, *m_bad;
+    int64_t *m_lag;
+};
+
+static struct part *part_of(struct ks *s, const char *topic, int32_t partition)
+{
+    for (size_t t = 0; t < s->ntopics; t++) {
+        if (strcmp(s->topics[t], topic) != 0)
+            continue;
+        if (partition >= s->nparts[t]) {
+            int32_t n = partition + 1;
+            s->parts[t] = realloc(s->parts[t], (size_t)n * sizeof(struct part));
+            for (int32_t p = s->nparts[t]; p < n; p++)
+                s->parts[t][p] = (struct part){.slot = s->h->slot(s->ctx, topic, p), .next = -1, .end = -1,
+                                               .committed = -1};
+            s->nparts[t] = n;
+        }
+        return &s->parts[t][partition];
+    }
+    return NULL;
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
+                         void *opaque)
+{
+    struct ks *s = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        for (int i = 0; i < parts->cnt; i++) {
+            struct part *p = part_of(s, parts->elems[i].topic, parts->elems[i].partition);
+            if (!p)
+                continue;
+            p->assigned = 1;
+            p->reached = 0;
+            if (s->bounded) {
+                int64_t lo = 0, hi = 0;
+                rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, parts->elems[i].topic,
+                                                                         parts->elems[i].partition, &lo, &hi, 10000);
+                if (e) {
+                    s->h->log(s->ctx, SH_LOG_ERROR, "cannot read end offset of %s[%d]: %s", parts->elems[i].topic,
+                              parts->elems[i].partition, rd_kafka_err2str(e));
+                    hi = -1;
+                }
+                p->end = hi;
+                if (hi >= 0 && hi <= lo)
+                    p->reached = 1;
+            }
+        }
+        s->had_assignment = 1;
+        s->h->log(s->ctx, SH_LOG_INFO, "assigned %d partition(s)", parts->cnt);
+        rd_kafka_assign(rk, parts);
+    } else {
+        for (int i = 0; i < parts->cnt; i++) {
+            struct part *p = part_of(s, parts->elems[i].topic, parts->elems[i].partition);
+            if (p) {
+                p->assigned = 0;
+                p->next = -1;
+            }
+        }
+        s->h->log(s->ctx, SH_LOG_INFO, "revoked %d partition(s)", parts->cnt);
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
+static sh_rc ks_init(const sh_host *h, sh_ctx *ctx, void **state)
+{
+    struct ks *s = calloc(1, sizeof *s);
+    *state = s;
+    s->h = h;
+    s->ctx = ctx;
+    char err[1024];
+    const char *const *topics;
+    s->ntopics = h->cfg_list(ctx, "topic", &topics);
+    s->topics = calloc(s->ntopics, sizeof(char *));
+    for (size_t i = 0; i < s->ntopics; i++)
+        s->topics[i] = strdup(topics[i]);
+    s->parts = calloc(s->ntopics, sizeof(struct part *));
+    s->nparts = calloc(s->ntopics, sizeof(int32_t));
+    if (strcmp(h->cfg_str(ctx, "format"), "avro") != 0) {
+        h->log(ctx, SH_LOG_ERROR, "%s: format '%s' is not supported (use avro)", h->cfg_where(ctx, "format"),
+               h->cfg_str(ctx, "format"));
+        return SH_FATAL;
+    }
+    if (framing_parse(h->cfg_str(ctx, "framing"), &s->framing) != 0) {
+        h->log(ctx, SH_LOG_ERROR, "%s: framing '%s' is not one of auto, confluent, glue, bare",
+               h->cfg_where(ctx, "framing"), h->cfg_str(ctx, "framing"));
+        return SH_FATAL;
+    }
+    const char *stream = h->cfg_str(ctx, "stream");
+    s->codec = avro_codec_new(h->cfg_str(ctx, "schema.file"), stream ? stream : s->topics[0], err, sizeof err);
+    if (!s->codec) {
+        h->log(ctx, SH_LOG_ERROR, "%s: %s", h->cfg_where(ctx, "schema.file"), err);
+        return SH_FATAL;
+    }
+    const char *const *items;
+    size_t n = h->cfg_list(ctx, "confluent.schema.ids", &items);
+    int64_t ids[64];
+    for (size_t i = 0; i < n && i < 64; i++)
+        ids[i] = strtoll(items[i], NULL, 10);
+    avro_codec_allow_ids(s->codec, ids, n < 64 ? n : 64);
+    n = h->cfg_list(ctx, "glue.schema.versions", &items);
+    if (avro_codec_allow_uuids(s->codec, items, n, err, sizeof err) != 0) {
+        h->log(ctx, SH_LOG_ERROR, "%s: %s", h->cfg_where(ctx, "glue.schema.versions"), err);
+        return SH_FATAL;
+    }
+    const char *tf = h->cfg_str(ctx, "time.field");
+    s->time_field = -1;
+    if (tf && *tf) {
+        s->time_field = sh_schema_field(avro_codec_schema(s->codec), tf);
+        if (s->time_field < 0 || avro_codec_schema(s->codec)->fields[s->time_field].type != SH_INT) {
+            h->log(ctx, SH_LOG_ERROR, "%s: time.field '%s' is not an integer field of %s", h->cfg_where(ctx, "time.field"),
+                   tf, h->cfg_str(ctx, "schema.file"));
+            return SH_FATAL;
+        }
+    }
+    s->bounded = (int)h->cfg_int(ctx, "bounded");
+    s->require_key = (int)h->cfg_int(ctx, "require.key");
+    s->max_bytes = h->cfg_int(ctx, "max.message.bytes");
+    s->max_future = h->cfg_int(ctx, "timestamp.max_future");
+    const char *reset = h->cfg_str(ctx, "offset.reset");
+    if (strcmp(reset, "earliest") && strcmp(reset, "latest")) {
+        h->log(ctx, SH_LOG_ERROR, "%s: offset.reset '%s' is not earliest or latest", h->cfg_where(ctx, "offset.reset"),
+               reset);
+        return SH_FATAL;
+    }
+    rd_kafka_conf_t *conf = kafka_conf_new(ctx->pl, ctx, err, sizeof err);
+    if (!conf) {
+        h->log(ctx, SH_LOG_ERROR, "%s", err);
+        return SH_FATAL;
+    }
+    /* our defaults, unless the user set them */
+    char probe[512];
+    size_t psz = sizeof probe;
+    if (rd_kafka_conf_get(conf, "group.id", probe, &psz) != RD_KAFKA_CONF_OK || !*probe)
+        rd_kafka_conf_set(conf, "group.id", h->cfg_str(ctx, "group"), NULL, 0);
+    rd_kafka_conf_set(conf, "auto.offset.reset", reset, NULL, 0);
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", NULL, 0); /* we commit behind durable output */
+    rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", NULL, 0);
+    rd_kafka_conf_set(conf, "enable.partition.eof", s->bounded ? "true" : "false", NULL, 0);
+    rd_kafka_conf_set_opaque(conf, s);
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    s->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!s->rk) {
+        h->log(ctx, SH_LOG_ERROR, "cannot create Kafka consumer: %s", err);
+        return SH_FATAL;
+    }
+    rd_kafka_poll_set_consumer(s->rk);
+    s->q = rd_kafka_queue_get_consumer(s->rk);
+    s->m_msgs = h->counter(ctx, "messages_total", "Kafka messages consumed");
+    s->m_bad = h->counter(ctx, "decode_errors_total", "messages that could not be decoded");
+    s->m_lag = h->gauge(ctx, "consumer_lag", "messages behind the end of the assigned partitions");
+    return SH_OK;
+}
+
+static sh_rc ks_start(void *st)
+{
+    struct ks *s = st;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)s->ntopics);
+    for (size_t i = 0; i < s->ntopics; i++) {
+        kafka_ensure_topic(s->ctx->pl, s->topics[i]);
+        rd_kafka_topic_partition_list_add(l, s->topics[i], RD_KAFKA_PARTITION_UA);
+    }
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(s->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e) {
+        s->h->log(s->ctx, SH_LOG_ERROR, "cannot subscribe: %s", rd_kafka_err2str(e));
+        return SH_FATAL;
+    }
+    return SH_OK;
+}
+
+static int bounded_done(struct ks *s)
+{
+    if (!s->had_assignment)
+        return 0;
+    for (size_t t = 0; t < s->ntopics; t++)
+        for (int32_t p = 0; p < s->nparts[t]; p++) {
+            struct part *pt = &s->parts[t][p];
+            if (pt->assigned && !pt->reached)
+                return 0;
+        }
+    return 1;
+}
+
+static void dead(struct ks *s, const rd_kafka_message_t *m, struct part *p, const char *reason)
+{
+    sh_record origin = {.slot = p ? p->slot : SH_NO_SLOT, .offset = m->offset};
+    (*s->m_bad)++;
+    s->h->dead_letter(s->ctx, m->payload, m->len, reason, &origin);
+}
+
+static sh_rc ks_poll(void *st, size_t max, int timeout_ms)
+{
+    struct ks *s = st;
+    if (s->bounded && bounded_done(s))
+        return SH_DONE;
+    if (max > s->cap) {
+        s->cap = max;
+        s->msgs = realloc(s->msgs, max * sizeof *s->msgs);
+        s->recs = realloc(s->recs, max * sizeof *s->recs);
+        s->vals = realloc(s->vals, max * avro_codec_schema(s->codec)->nfields * sizeof *s->vals);
+    }
+    ssize_t n = rd_kafka_consume_batch_queue(s->q, timeout_ms, s->msgs, max);
+    if (n < 0) {
+        s->h->log(s->ctx, SH_LOG_WARN, "consume failed: %s", rd_kafka_err2str(rd_kafka_last_error()));
+        return SH_RETRY;
+    }
+    const sh_schema *schema = avro_codec_schema(s->codec);
+    uint32_t nf = schema->nfields;
+    size_t nrec = 0;
+    int64_t now = s->h->now_ms(s->ctx);
+    char reason[512];
+    arena_reset(&s->arena);
+    for (ssize_t i = 0; i < n; i++) {
+        rd_kafka_message_t *m = s->msgs[i];
+        struct part *p = m->rkt ? part_of(s, rd_kafka_topic_name(m->rkt), m->partition) : NULL;
+        if (m->err) {
+            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                if (p && s->bounded && p->end >= 0 && m->offset >= p->end)
+                    p->reached = 1;
+            } else {
+                s->h->log(s->ctx, SH_LOG_WARN, "%s", rd_kafka_message_errstr(m));
+            }
+            continue;
+        }
+        (*s->m_msgs)++;
+        if (!p)
+            continue;
+        p->next = m->offset + 1;
+        if (s->bounded && p->end >= 0 && p->next >= p->end)
+            p->reached = 1;
+        if ((int64_t)m->len > s->max_bytes) {
+            snprintf(reason, sizeof reason, "oversized: %zu bytes > max.message.bytes", m->len);
+            dead(s, m, p, reason);
+            continue;
+        }
+        if (s->require_key && (!m->key || m->key_len == 0)) {
+            dead(s, m, p, "null_key: the message has no key (producers key click events by userid)");
+            continue;
+        }
+        sh_value *vals = &s->vals[nrec * nf];
+        if (avro_codec_decode(s->codec, s->framing, m->payload, m->len, vals, &s->arena, reason, sizeof reason)) {
+            dead(s, m, p, reason);
+            continue;
+        }
+        int64_t t;
+        if (s->time_field >= 0) {
+            if (vals[s->time_field].type != SH_INT) {
+                dead(s, m, p, "bad_timestamp: the time field is null");
+                continue;
+            }
+            t = vals[s->time_field].u.i;
+        } else {
+            t = rd_kafka_message_timestamp(m, NULL);
+        }
+        if (t < 0 || (s->max_future > 0 && t > now + s->max_future)) {
+            snprintf(reason, sizeof reason,
+                     "bad_timestamp: event time %lld is negative or more than timestamp.max_future ahead of the clock",
+                     (long long)t);
+            dead(s, m, p, reason);
+            continue;
+        }
+        sh_record *r = &s->recs[nrec++];
+        r->schema = schema;
+        r->time = t;
+        r->key.ptr = m->key ? arena_copy(&s->arena, m->key, m->key_len) : "";
+        r->key.len = m->key ? m->key_len : 0;
+        r->id.ptr = "";
+        r->id.len = 0;
+        r->values = vals;
+        r->slot = p->slot;
+        r->offset = m->offset;
+    }
+    for (ssize_t i = 0; i < n; i++)
+        rd_kafka_message_destroy(s->msgs[i]);
+    sh_rc rc = s->h->emit(s->ctx, 0, s->recs, nrec);
+    if (rc != SH_OK)
+        return rc;
+    if (s->bounded && bounded_done(s))
+        return SH_DONE;
+    return SH_OK;
+}
+
+static void ks_positions(void *st, int64_t *pos, size_t nslots)
+{
+    struct ks *s = st;
+    for (size_t t = 0; t < s->ntopics; t++)
+        for (int32_t p = 0; p < s->nparts[t]; p++) {
+            struct part *pt = &s->parts[t][p];
+            if (pt->assigned && pt->next >= 0 && (size_t)pt->slot < nslots && pt->next < pos[pt->slot])
+                pos[pt->slot] = pt->next;
+        }
+}
+
+static void ks_commit(void *st, const int64_t *off, size_t nslots)
+{
+    struct ks *s = st;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+    for (size_t t = 0; t < s->ntopics; t++)
+        for (int32_t p = 0; p < s->nparts[t]; p++) {
+            struct part *pt = &s->parts[t][p];
+            if (!pt->assigned || (size_t)pt->slot >= nslots)
+                continue;
+            int64_t o = off[pt->slot];
+            if (o == INT64_MAX || o < 0 || o == pt->committed)
+                continue;
+            rd_kafka_topic_partition_list_add(l, s->topics[t], p)->offset = o;
+            pt->committed = o;
+        }
+    if (l->cnt) {
+        rd_kafka_resp_err_t e = rd_kafka_commit(s->rk, l, 0);
+        if (e)
+            s->h->log(s->ctx, SH_LOG_WARN, "offset commit failed: %s (retried at the next commit)", rd_kafka_err2str(e));
+        else
+            s->h->log(s->ctx, SH_LOG_DEBUG, "committed %d partition offset(s)", l->cnt);
+        if (e)
+            for (int i = 0; i < l->cnt; i++) {
+                struct part *pt = part_of(s, l->elems[i].topic, l->elems[i].partition);
+                if (pt)
+                    pt->committed = -1;
+            }
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+static sh_rc ks_tick(void *st, int64_t now)
+{
+    struct ks *s = st;
+    (void)now;
+    int64_t lag = 0;
+    for (size_t t = 0; t < s->ntopics; t++)
+        for (int32_t p = 0; p < s->nparts[t]; p++) {
+            struct part *pt = &s->parts[t][p];
+            int64_t lo, hi;
+            if (pt->assigned && rd_kafka_get_watermark_offsets(s->rk, s->topics[t], p, &lo, &hi) == 0 && pt->next >= 0 &&
+                hi > pt->next)
+                lag += hi - pt->next;
+        }
+    *s->m_lag = lag;
+    return SH_OK;
+}
+
+static void ks_stop(void *st)
+{
+    struct ks *s = st;
+    if (s->rk)
+        rd_kafka_consumer_close(s->rk);
+}
+
+static void ks_destroy(void *st)
+{
+    struct ks *s = st;
+    if (s->q)
+        rd_kafka_queue_destroy(s->q);
+    if (s->rk)
+        rd_kafka_destroy(s->rk);
+    avro_codec_free(s->codec);
+    for (size_t t = 0; t < s->ntopics; t++) {
+        free(s->topics[t]);
+        free(s->parts[t]);
+    }
+    free(s->topics);
+    free(s->parts);
+    free(s->nparts);
+    free(s->msgs);
+    free(s->recs);
+    free(s->vals);
+    arena_free(&s->arena);
+    free(s);
+}
+
+const sh_plugin sh_builtin_kafka_source = {
+    SH_PLUGIN_MAGIC,
+    .name = "kafka",
+    .version = SH_VERSION,
+    .kind = SH_SOURCE,
+    .description = "consumes Avro records from Kafka topics (built in)",
+    .config = ks_config,
+    .init = ks_init,
+    .start = ks_start,
+    .poll = ks_poll,
+    .tick = ks_tick,
+    .stop = ks_stop,
+    .destroy = ks_destroy,
+};
+
+const struct builtin_ext sh_builtin_kafka_source_ext = {
+    .plugin = &sh_builtin_kafka_source,
+    .positions = ks_positions,
+    .commit = ks_commit,
+};

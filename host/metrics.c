@@ -1,0 +1,72 @@
+/* metrics.c - a small registry; lookups happen at registration, never per
+ * record (plugins keep the pointer they got). */
+#include "metrics.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static metric **all;
+static size_t nall, capall;
+
+static int same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+metric *metrics_get(const char *component, const char *name, const char *help,
+                    int gauge, const char *label)
+{
+    for (size_t i = 0; i < nall; i++)
+        if (same(all[i]->component, component) && strcmp(all[i]->name, name) == 0 &&
+            same(all[i]->label, label))
+            return all[i];
+    if (nall == capall) {
+        capall = capall ? capall * 2 : 64;
+        all = realloc(all, capall * sizeof(metric *));
+    }
+    metric *m = calloc(1, sizeof *m);
+    m->component = strdup(component ? component : "host");
+    m->name = strdup(name);
+    m->help = strdup(help ? help : "");
+    m->label = label ? strdup(label) : NULL;
+    m->gauge = gauge;
+    all[nall++] = m;
+    return m;
+}
+
+size_t metrics_count(void) { return nall; }
+metric *metrics_at(size_t i) { return i < nall ? all[i] : NULL; }
+
+uint64_t metrics_sum(const char *component, const char *name)
+{
+    uint64_t s = 0;
+    for (size_t i = 0; i < nall; i++)
+        if ((!component || strcmp(all[i]->component, component) == 0) &&
+            strcmp(all[i]->name, name) == 0)
+            s += all[i]->counter;
+    return s;
+}
+
+int64_t metrics_gauge_sum(const char *component, const char *name)
+{
+    int64_t s = 0;
+    for (size_t i = 0; i < nall; i++)
+        if ((!component || strcmp(all[i]->component, component) == 0) &&
+            strcmp(all[i]->name, name) == 0)
+            s += all[i]->value;
+    return s;
+}
+
+void metrics_free_all(void)
+{
+    for (size_t i = 0; i < nall; i++) {
+        free(all[i]->component);
+        free(all[i]->name);
+        free(all[i]->help);
+        free(all[i]->label);
+        free(all[i]);
+    }
+    free(all);
+    all = NULL;
+    nall = capall = 0;
+}

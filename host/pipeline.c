@@ -1,0 +1,449 @@
+/* pipeline.c - the run loop: polls sources in batches, routes records
+ * through the DAG synchronously, propagates watermarks, ticks components,
+ * applies back-pressure, and commits source offsets only behind what every
+ * component has made durable (see "Delivery" in the README). */
+#include "deadletter.h"
+#include "kafka.h"
+#include "log.h"
+#include "pipeline.h"
+#include "progress.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+void pipeline_request_stop(pipeline *pl) { pl->stop_requested = 1; }
+
+int32_t pipeline_slot(pipeline *pl, instance *owner, const char *stream, int32_t partition)
+{
+    for (size_t i = 0; i < pl->nslots; i++)
+        if (pl->slots[i].partition == partition && strcmp(pl->slots[i].stream, stream) == 0)
+            return (int32_t)i;
+    if (pl->nslots == pl->capslots) {
+        pl->capslots = pl->capslots ? pl->capslots * 2 : 16;
+        pl->slots = realloc(pl->slots, pl->capslots * sizeof(slot_info));
+    }
+    pl->slots[pl->nslots] = (slot_info){.stream = strdup(stream), .partition = partition, .owner = owner};
+    return (int32_t)pl->nslots++;
+}
+
+/* Calls process() on one consumer, retrying SH_RETRY with backoff. */
+static sh_rc deliver(instance *to, uint32_t input, const sh_record *recs, size_t n)
+{
+    int64_t backoff = 50;
+    for (int attempt = 0;; attempt++) {
+        sh_rc rc = to->p->process(to->state, input, recs, n);
+        if (rc == SH_OK) {
+            to->m_in->counter += n;
+            if (to->kind == SH_SINK)
+                to->received += n;
+            return SH_OK;
+        }
+        if (rc != SH_RETRY) {
+            to->m_errors->counter++;
+            sh_log(SH_LOG_ERROR, to->name, "process() failed (fatal); stopping the pipeline without committing past this batch");
+            to->pl->failed = 1;
+            return SH_FATAL;
+        }
+        to->m_errors->counter++;
+        if (attempt == 0 || attempt % 20 == 0)
+            sh_log(SH_LOG_WARN, to->name, "process() asked to retry (attempt %d); retrying in %lld ms",
+                   attempt + 1, (long long)backoff);
+        if (to->pl->stop_requested > 1)
+            return SH_FATAL;
+        sleep_ms(backoff);
+        if (to->p->tick)
+            to->p->tick(to->state, 0);
+        backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+    }
+}
+
+sh_rc pipeline_emit(instance *from, uint32_t port, const sh_record *recs, size_t n)
+{
+    if (n == 0)
+        return SH_OK;
+    if (port >= from->nports) {
+        sh_log(SH_LOG_ERROR, from->name, "emit() to output %u, but the plugin declares %zu outputs", port,
+               from->nports ? from->nports - 1 : 0);
+        from->pl->failed = 1;
+        return SH_FATAL;
+    }
+    from->m_out->counter += n;
+    struct port *p = &from->ports[port];
+    for (size_t e = 0; e < p->nedges; e++)
+        if (deliver(p->edges[e].to, p->edges[e].input, recs, n) != SH_OK)
+            return SH_FATAL;
+    return from->pl->failed ? SH_FATAL : SH_OK;
+}
+
+/* Input watermark of `in`: the minimum over its inputs. */
+static int64_t input_wm(instance *in)
+{
+    int64_t wm = INT64_MAX;
+    for (size_t i = 0; i < in->ninputs; i++)
+        if (in->inputs[i].wm < wm)
+            wm = in->inputs[i].wm;
+    return in->ninputs ? wm : INT64_MIN;
+}
+
+sh_rc pipeline_watermark(instance *from, int64_t wm)
+{
+    if (wm <= from->out_wm)
+        return SH_OK;
+    from->out_wm = wm;
+    for (size_t p = 0; p < from->nports; p++)
+        for (size_t e = 0; e < from->ports[p].nedges; e++) {
+            struct edge *ed = &from->ports[p].edges[e];
+            instance *to = ed->to;
+            to->inputs[ed->input].wm = wm;
+            int64_t iw = input_wm(to);
+            if (iw <= to->in_wm)
+                continue;
+            to->in_wm = iw;
+            if (to->kind == SH_SINK)
+                continue;
+            sh_rc rc = to->p->watermark ? to->p->watermark(to->state, iw) : pipeline_watermark(to, iw);
+            if (rc == SH_FATAL || to->pl->failed) {
+                to->pl->failed = 1;
+                return SH_FATAL;
+            }
+        }
+    return SH_OK;
+}
+
+/* --- commits ----------------------------------------------------------- */
+
+/* A snapshot of committable offsets, waiting for the sinks to acknowledge
+ * everything they had received when it was taken. */
+struct pending_commit {
+    int64_t *offsets;
+    uint64_t *received; /* per instance (sinks only) */
+    struct pending_commit *next;
+};
+
+struct commit_state {
+    struct pending_commit *head, *tail;
+    size_t depth;
+};
+
+static struct pending_commit *snapshot(pipeline *pl)
+{
+    if (pl->nslots == 0)
+        return NULL;
+    struct pending_commit *pc = calloc(1, sizeof *pc);
+    pc->offsets = malloc(pl->nslots * sizeof(int64_t));
+    for (size_t s = 0; s < pl->nslots; s++)
+        pc->offsets[s] = INT64_MAX;
+    pc->received = calloc(pl->ninsts, sizeof(uint64_t));
+    for (size_t i = 0; i < pl->ninsts; i++) {
+        instance *in = pl->insts[i];
+        if (in->ext && in->ext->positions && in->state)
+            in->ext->positions(in->state, pc->offsets, pl->nslots);
+    }
+    for (size_t i = 0; i < pl->ninsts; i++) {
+        instance *in = pl->insts[i];
+        if (in->p->held && in->state)
+            in->p->held(in->state, pc->offsets, pl->nslots);
+        pc->received[i] = in->received;
+    }
+    return pc;
+}
+
+static int acknowledged(pipeline *pl, struct pending_commit *pc)
+{
+    for (size_t i = 0; i < pl->ninsts; i++) {
+        instance *in = pl->insts[i];
+        if (in->kind == SH_SINK && in->p->acked && in->p->acked(in->state) < pc->received[i])
+            return 0;
+    }
+    return 1;
+}
+
+static void free_pc(struct pending_commit *pc)
+{
+    free(pc->offsets);
+    free(pc->received);
+    free(pc);
+}
+
+static void do_commit(pipeline *pl, const int64_t *offsets)
+{
+    if (deadletter_flush(pl, 10000) != 0) {
+        LOG_WARN("dead letters not yet durable; offsets not committed this time");
+        return;
+    }
+    for (size_t i = 0; i < pl->ninsts; i++) {
+        instance *in = pl->insts[i];
+        if (in->ext && in->ext->commit && in->state)
+            in->ext->commit(in->state, offsets, pl->nslots);
+    }
+}
+
+/* Commits every snapshot whose output is acknowledged, newest first wins. */
+static void commit_ready(pipeline *pl, struct commit_state *cs)
+{
+    struct pending_commit *ready = NULL;
+    while (cs->head && acknowledged(pl, cs->head)) {
+        struct pending_commit *pc = cs->head;
+        cs->head = pc->next;
+        if (!cs->head)
+            cs->tail = NULL;
+        cs->depth--;
+        if (ready)
+            free_pc(ready);
+        ready = pc;
+    }
+    if (ready) {
+        do_commit(pl, ready->offsets);
+        free_pc(ready);
+    }
+}
+
+static void take_snapshot(pipeline *pl, struct commit_state *cs)
+{
+    struct pending_commit *pc = snapshot(pl);
+    if (!pc)
+        return;
+    if (cs->depth >= 64) { /* sinks far behind: keep the newest snapshots */
+        struct pending_commit *old = cs->head;
+        cs->head = old->next;
+        free_pc(old);
+        cs->depth--;
+    }
+    if (cs->tail)
+        cs->tail->next = pc;
+    else
+        cs->head = pc;
+    cs->tail = pc;
+    cs->depth++;
+}
+
+/* --- lifecycle ------------------------------------------------------------ */
+
+static int init_all(pipeline *pl)
+{
+    for (size_t i = 0; i < pl->ninsts; i++) {
+        instance *in = pl->insts[i];
+        in->m_in = metrics_get(in->name, "records_in_total", "records received", 0, NULL);
+        in->m_out = metrics_get(in->name, "records_out_total", "records emitted", 0, NULL);
+        in->m_errors = metrics_get(in->name, "errors_total", "failed or retried calls", 0, NULL);
+        if (in->p->init(&sh_host_services, in, &in->state) != SH_OK) {
+            sh_log(SH_LOG_ERROR, in->name, "init failed (see above); fix [%s] in %s", in->sec->title,
+                   pl->cfg->file);
+            return -1;
+        }
+        in->initialised = 1;
+    }
+    for (size_t i = 0; i < pl->ninsts; i++) {
+        instance *in = pl->insts[i];
+        if (in->p->start && in->p->start(in->state) != SH_OK) {
+            sh_log(SH_LOG_ERROR, in->name, "start failed (see above)");
+            return -1;
+        }
+        in->started = 1;
+    }
+    return 0;
+}
+
+static int any_sink_busy(pipeline *pl)
+{
+    for (size_t i = 0; i < pl->ninsts; i++) {
+        instance *in = pl->insts[i];
+        if (in->kind == SH_SINK && in->p->busy && in->p->busy(in->state))
+            return 1;
+    }
+    return 0;
+}
+
+static void tick_all(pipeline *pl)
+{
+    int64_t now = sh_host_services.now_ms(NULL);
+    for (size_t i = 0; i < pl->ninsts && !pl->failed; i++) {
+        instance *in = pl->insts[i];
+        if (in->p->tick && in->p->tick(in->state, now) == SH_FATAL) {
+            sh_log(SH_LOG_ERROR, in->name, "tick failed (fatal)");
+            pl->failed = 1;
+        }
+    }
+}
+
+/* Flushes sinks until all report durable, or the deadline passes. */
+static int flush_sinks(pipeline *pl, int final, int64_t timeout_ms)
+{
+    int64_t deadline = mono_ms() + timeout_ms;
+    for (;;) {
+        int pending = 0;
+        for (size_t i = 0; i < pl->ninsts; i++) {
+            instance *in = pl->insts[i];
+            if (in->kind != SH_SINK || !in->p->flush)
+                continue;
+            sh_rc rc = in->p->flush(in->state, final);
+            if (rc == SH_RETRY)
+                pending = 1;
+            else if (rc == SH_FATAL) {
+                sh_log(SH_LOG_ERROR, in->name, "flush failed (fatal)");
+                return -1;
+            }
+        }
+        if (!pending)
+            return 0;
+        if (mono_ms() > deadline || pl->stop_requested > 1) {
+            LOG_ERROR("sinks did not finish flushing within %lld ms; uncommitted input will be re-read on the next start",
+                      (long long)timeout_ms);
+            return -1;
+        }
+        tick_all(pl);
+        sleep_ms(10);
+    }
+}
+
+int pipeline_run(pipeline *pl)
+{
+    if (deadletter_open(pl) != 0 || init_all(pl) != 0) {
+        pl->failed = 1;
+        return 1;
+    }
+    progress_start(pl);
+    struct commit_state cs = {0};
+    int64_t now = mono_ms();
+    int64_t next_tick = now + pl->tick_ms, next_commit = now + pl->commit_interval_ms;
+    size_t nsources = 0;
+    for (size_t i = 0; i < pl->ninsts; i++)
+        nsources += pl->insts[i]->kind == SH_SOURCE;
+    int all_done = 0;
+    LOG_INFO("pipeline running: %zu components; Ctrl-C stops it cleanly", pl->ninsts);
+
+    while (!pl->stop_requested && !pl->failed) {
+        int busy = any_sink_busy(pl);
+        size_t active = 0;
+        for (size_t i = 0; i < pl->ninsts && !busy; i++) {
+            instance *in = pl->insts[i];
+            if (in->kind != SH_SOURCE || in->done)
+                continue;
+            active++;
+        }
+        if (!busy) {
+            for (size_t i = 0; i < pl->ninsts && !pl->failed && !pl->stop_requested; i++) {
+                instance *in = pl->insts[i];
+                if (in->kind != SH_SOURCE || in->done)
+                    continue;
+                /* several live sources: don't let one block the others */
+                int timeout = active > 1 ? 0 : (int)pl->tick_ms;
+                sh_rc rc = in->p->poll(in->state, (size_t)pl->batch_size, timeout);
+                if (rc == SH_DONE) {
+                    in->done = 1;
+                    sh_log(SH_LOG_INFO, in->name, "input finished");
+                } else if (rc == SH_FATAL) {
+                    sh_log(SH_LOG_ERROR, in->name, "poll failed (fatal); stopping");
+                    pl->failed = 1;
+                } else if (rc == SH_RETRY) {
+                    sleep_ms(50);
+                }
+            }
+        } else {
+            sleep_ms(5);
+        }
+        size_t done = 0;
+        for (size_t i = 0; i < pl->ninsts; i++)
+            done += pl->insts[i]->kind == SH_SOURCE && pl->insts[i]->done;
+        if (done == nsources) {
+            all_done = 1;
+            break;
+        }
+        now = mono_ms();
+        if (now >= next_tick) {
+            tick_all(pl);
+            progress_update(pl, 0);
+            next_tick = now + pl->tick_ms;
+        }
+        if (now >= next_commit) {
+            take_snapshot(pl, &cs);
+            next_commit = now + pl->commit_interval_ms;
+        }
+        commit_ready(pl, &cs);
+    }
+
+    int rc = 0;
+    if (pl->failed) {
+        rc = 1;
+    } else {
+        if (all_done) {
+            /* finite input: every window may fire now */
+            LOG_INFO("all sources finished; firing open windows and flushing");
+            for (size_t i = 0; i < pl->ninsts && !pl->failed; i++)
+                if (pl->insts[i]->kind == SH_SOURCE)
+                    pipeline_watermark(pl->insts[i], INT64_MAX);
+        } else {
+            LOG_INFO("stop requested; flushing sinks (open windows are re-read from Kafka on the next start)");
+        }
+        if (pl->failed || flush_sinks(pl, 1, pl->shutdown_timeout_ms) != 0) {
+            rc = 1;
+        } else {
+            take_snapshot(pl, &cs);
+            commit_ready(pl, &cs);
+        }
+    }
+    while (cs.head) {
+        struct pending_commit *pc = cs.head;
+        cs.head = pc->next;
+        free_pc(pc);
+    }
+    progress_update(pl, 1);
+    progress_summary(pl);
+    return rc;
+}
+
+void pipeline_free(pipeline *pl)
+{
+    if (!pl)
+        return;
+    for (size_t i = 0; i < pl->ninsts; i++) {
+        instance *in = pl->insts[i];
+        if (in->started && in->p->stop)
+            in->p->stop(in->state);
+    }
+    for (size_t i = pl->ninsts; i-- > 0;) {
+        instance *in = pl->insts[i];
+        if (in->initialised && in->p->destroy)
+            in->p->destroy(in->state);
+    }
+    deadletter_close(pl);
+    for (size_t i = 0; i < pl->ninsts; i++) {
+        instance *in = pl->insts[i];
+        for (size_t p = 0; p < in->nports; p++) {
+            free(in->ports[p].name);
+            free(in->ports[p].edges);
+        }
+        free(in->ports);
+        free(in->inputs);
+        for (size_t l = 0; l < in->nlists; l++)
+            free(in->lists[l]);
+        free(in->lists);
+        loader_unload(&in->lp);
+        free(in);
+    }
+    free(pl->insts);
+    for (size_t s = 0; s < pl->nslots; s++)
+        free(pl->slots[s].stream);
+    free(pl->slots);
+    loader_free_dirs(pl->dirs);
+    kafka_shutdown();
+    free(pl);
+}

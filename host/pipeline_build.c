@@ -1,0 +1,368 @@
+/* pipeline_build.c - from a parsed config to a wired, validated DAG: loads
+ * each section's plugin, checks every key against the plugin's declared
+ * config, resolves `inputs`, and orders the components topologically.
+ * Every problem becomes one "FILE:LINE: message" in cfg->errors. */
+#include "cfgvalue.h"
+#include "kafka.h"
+#include "log.h"
+#include "pipeline.h"
+
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const sh_config_key sh_host_config[] = {
+    {"plugin.path", SH_CFG_LIST, NULL, 0,
+     "extra plugin directories (relative to the config file), searched first"},
+    {"log.level", SH_CFG_STRING, "info", 0, "error, warn, info or debug"},
+    {"commit.interval", SH_CFG_DURATION, "5s", 0,
+     "how often source offsets are committed (only behind durable output)"},
+    {"shutdown.timeout", SH_CFG_DURATION, "30s", 0,
+     "on SIGINT/SIGTERM, how long to wait for sinks to flush before giving up"},
+    {"batch.size", SH_CFG_INT, "10000", 0, "records per source poll (batch)"},
+    {"progress", SH_CFG_STRING, "auto", 0,
+     "live progress: auto (line on a terminal, log lines otherwise), on, off"},
+    {"progress.interval", SH_CFG_DURATION, "10s", 0,
+     "interval of progress log lines when not on a terminal"},
+    {"metrics.port", SH_CFG_INT, "0", 0,
+     "port of the /metrics and /health HTTP endpoint on 127.0.0.1 (0: off)"},
+    {"metrics.address", SH_CFG_STRING, "127.0.0.1", 0, "address /metrics listens on"},
+    {"dead_letter.topic", SH_CFG_STRING, "streamhost-dlq", 0,
+     "Kafka topic for records that cannot be processed or delivered"},
+    {"dead_letter.file", SH_CFG_STRING, NULL, 0,
+     "write dead letters as JSON lines to this file instead of Kafka (default when no Kafka is configured: dead-letters.jsonl)"},
+    {NULL, 0, NULL, 0, NULL}};
+
+static const char *const base_keys[] = {"plugin", "inputs", NULL};
+
+const char *inst_cfg(instance *in, const char *key, const sh_config_key **decl)
+{
+    const sh_config_key *d = NULL;
+    for (const sh_config_key *k = in->p ? in->p->config : NULL; k && k->name; k++) {
+        if (k->type == SH_CFG_PREFIX ? strncmp(key, k->name, strlen(k->name)) == 0
+                                     : strcmp(key, k->name) == 0) {
+            d = k;
+            break;
+        }
+    }
+    if (decl)
+        *decl = d;
+    const char *v = in->sec ? config_get(in->sec, key) : NULL;
+    if (v)
+        return v;
+    return d ? d->default_value : NULL;
+}
+
+/* Levenshtein distance, for "did you mean" hints on misspelt keys. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 99;
+    size_t d[64][64];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            size_t c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < c)
+                c = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < c)
+                c = d[i][j - 1] + 1;
+            d[i][j] = c;
+        }
+    return d[la][lb];
+}
+
+/* Checks one section's keys against a declared schema. */
+static void check_keys(sh_config *cfg, cfg_section *sec, const sh_config_key *schema,
+                       const char *what, int allow_base)
+{
+    for (size_t i = 0; i < sec->nkv; i++) {
+        cfg_kv *kv = &sec->kvs[i];
+        if (allow_base) {
+            int base = 0;
+            for (size_t b = 0; base_keys[b]; b++)
+                base |= strcmp(kv->key, base_keys[b]) == 0;
+            if (base)
+                continue;
+        }
+        const sh_config_key *d = NULL;
+        for (const sh_config_key *k = schema; k && k->name; k++)
+            if (k->type == SH_CFG_PREFIX ? strncmp(kv->key, k->name, strlen(k->name)) == 0
+                                         : strcmp(kv->key, k->name) == 0) {
+                d = k;
+                break;
+            }
+        if (!d) {
+            const char *best = NULL;
+            size_t bestd = 3;
+            for (const sh_config_key *k = schema; k && k->name; k++) {
+                size_t dist = edit_distance(kv->key, k->name);
+                if (dist < bestd) {
+                    bestd = dist;
+                    best = k->name;
+                }
+            }
+            if (best)
+                config_error(cfg, kv->line, "unknown key '%s' in [%s] (did you mean '%s'? see `streamhost plugins describe %s`)",
+                             kv->key, sec->title, best, what);
+            else
+                config_error(cfg, kv->line, "unknown key '%s' in [%s] (see `streamhost plugins describe %s`)",
+                             kv->key, sec->title, what);
+            continue;
+        }
+        kv->used = 1;
+        char err[256];
+        if (sh_check_value(d->type, kv->value, err, sizeof err) != 0)
+            config_error(cfg, kv->line, "%s: %s", kv->key, err);
+    }
+    for (const sh_config_key *k = schema; k && k->name; k++)
+        if (k->required && k->type != SH_CFG_PREFIX && !config_get(sec, k->name))
+            config_error(cfg, sec->line, "[%s] is missing required key '%s' (%s)", sec->title,
+                         k->name, k->doc ? k->doc : sh_cfg_type_name(k->type));
+}
+
+static instance *find_inst(pipeline *pl, const char *name)
+{
+    for (size_t i = 0; i < pl->ninsts; i++)
+        if (strcmp(pl->insts[i]->name, name) == 0)
+            return pl->insts[i];
+    return NULL;
+}
+
+static void add_edge(instance *from, uint32_t port, instance *to, uint32_t input)
+{
+    struct port *p = &from->ports[port];
+    p->edges = realloc(p->edges, (p->nedges + 1) * sizeof(struct edge));
+    p->edges[p->nedges++] = (struct edge){.to = to, .input = input};
+}
+
+/* Resolves `inputs = a, b.late` of one instance. */
+static void wire_inputs(pipeline *pl, instance *in)
+{
+    cfg_kv *kv = config_kv(in->sec, "inputs");
+    if (in->kind == SH_SOURCE) {
+        if (kv)
+            config_error(pl->cfg, kv->line, "[%s]: a source takes no 'inputs'", in->sec->title);
+        return;
+    }
+    if (!kv || !*kv->value) {
+        config_error(pl->cfg, kv ? kv->line : in->sec->line,
+                     "[%s] needs 'inputs = NAME[, NAME...]' naming the sources or transforms it reads",
+                     in->sec->title);
+        return;
+    }
+    size_t n = 0;
+    char **items = sh_split_list(kv->value, &n);
+    in->inputs = calloc(n ? n : 1, sizeof(struct input));
+    for (size_t i = 0; i < n; i++) {
+        char name[256];
+        snprintf(name, sizeof name, "%s", items[i]);
+        char *dot = strchr(name, '.');
+        const char *portname = "";
+        if (dot) {
+            *dot = '\0';
+            portname = dot + 1;
+        }
+        instance *from = find_inst(pl, name);
+        if (!from) {
+            config_error(pl->cfg, kv->line, "[%s]: input '%s' names no component (define [source.%s] or [transform.%s])",
+                         in->sec->title, items[i], name, name);
+            continue;
+        }
+        if (from == in) {
+            config_error(pl->cfg, kv->line, "[%s]: a component cannot read its own output", in->sec->title);
+            continue;
+        }
+        if (from->kind == SH_SINK) {
+            config_error(pl->cfg, kv->line, "[%s]: input '%s' is a sink; sinks have no output", in->sec->title,
+                         items[i]);
+            continue;
+        }
+        uint32_t port = UINT32_MAX;
+        for (uint32_t p = 0; p < from->nports; p++)
+            if (strcmp(from->ports[p].name, portname) == 0)
+                port = p;
+        if (port == UINT32_MAX) {
+            char list[512] = "";
+            size_t o = 0;
+            for (uint32_t p = 1; p < from->nports && o < sizeof list; p++)
+                o += (size_t)snprintf(list + o, sizeof list - o, "%s%s.%s", p > 1 ? ", " : "",
+                                      name, from->ports[p].name);
+            config_error(pl->cfg, kv->line, "[%s]: '%s' has no output '%s' (outputs: %s%s%s)",
+                         in->sec->title, name, portname, name, o ? ", " : "", list);
+            continue;
+        }
+        for (size_t j = 0; j < in->ninputs; j++)
+            if (in->inputs[j].from == from && in->inputs[j].port == port)
+                config_error(pl->cfg, kv->line, "[%s]: input '%s' listed twice", in->sec->title, items[i]);
+        in->inputs[in->ninputs] = (struct input){.from = from, .port = port, .wm = INT64_MIN};
+        add_edge(from, port, in, (uint32_t)in->ninputs);
+        in->ninputs++;
+    }
+    free(items);
+}
+
+/* Kahn's algorithm; reports a cycle naming its members. */
+static void order_dag(pipeline *pl)
+{
+    size_t n = pl->ninsts;
+    size_t *indeg = calloc(n ? n : 1, sizeof(size_t));
+    instance **order = calloc(n ? n : 1, sizeof(instance *));
+    for (size_t i = 0; i < n; i++)
+        pl->insts[i]->topo = (int)i;
+    for (size_t i = 0; i < n; i++)
+        indeg[i] = pl->insts[i]->ninputs;
+    size_t head = 0, tail = 0;
+    for (size_t i = 0; i < n; i++)
+        if (indeg[i] == 0)
+            order[tail++] = pl->insts[i];
+    while (head < tail) {
+        instance *in = order[head++];
+        for (size_t p = 0; p < in->nports; p++)
+            for (size_t e = 0; e < in->ports[p].nedges; e++) {
+                instance *to = in->ports[p].edges[e].to;
+                if (--indeg[to->topo] == 0)
+                    order[tail++] = to;
+            }
+    }
+    if (tail < n) {
+        char members[1024] = "";
+        size_t o = 0;
+        int line = 0;
+        for (size_t i = 0; i < n; i++)
+            if (indeg[i] > 0 && o < sizeof members) {
+                cfg_kv *kv = config_kv(pl->insts[i]->sec, "inputs");
+                if (!line && kv)
+                    line = kv->line;
+                o += (size_t)snprintf(members + o, sizeof members - o, "%s%s", o ? ", " : "",
+                                      pl->insts[i]->name);
+            }
+        config_error(pl->cfg, line, "the inputs form a cycle through: %s (a pipeline must be a DAG)", members);
+    } else {
+        memcpy(pl->insts, order, n * sizeof(instance *));
+        for (size_t i = 0; i < n; i++)
+            pl->insts[i]->topo = (int)i;
+    }
+    free(order);
+    free(indeg);
+}
+
+static void host_settings(pipeline *pl, cfg_section *hs)
+{
+    instance tmp = {0};
+    static const sh_plugin host_desc = {.name = "streamhost", .config = sh_host_config};
+    tmp.p = &host_desc;
+    tmp.sec = hs;
+    pl->commit_interval_ms = sh_value_int(SH_CFG_DURATION, inst_cfg(&tmp, "commit.interval", NULL));
+    pl->shutdown_timeout_ms = sh_value_int(SH_CFG_DURATION, inst_cfg(&tmp, "shutdown.timeout", NULL));
+    pl->batch_size = sh_value_int(SH_CFG_INT, inst_cfg(&tmp, "batch.size", NULL));
+    pl->metrics_port = sh_value_int(SH_CFG_INT, inst_cfg(&tmp, "metrics.port", NULL));
+    pl->dead_letter_topic = inst_cfg(&tmp, "dead_letter.topic", NULL);
+    pl->dead_letter_file = inst_cfg(&tmp, "dead_letter.file", NULL);
+    const char *prog = inst_cfg(&tmp, "progress", NULL);
+    pl->progress = strcmp(prog, "off") == 0 ? 0 : strcmp(prog, "on") == 0 ? 2 : 1;
+    const char *lvl = inst_cfg(&tmp, "log.level", NULL);
+    int l = sh_log_parse_level(lvl);
+    cfg_kv *kv = hs ? config_kv(hs, "log.level") : NULL;
+    if (l < 0)
+        config_error(pl->cfg, kv ? kv->line : 0, "log.level: '%s' is not one of error, warn, info, debug", lvl);
+    else if (kv)
+        sh_log_set_level(l);
+    if (strcmp(prog, "auto") && strcmp(prog, "on") && strcmp(prog, "off"))
+        config_error(pl->cfg, hs ? config_kv(hs, "progress")->line : 0,
+                     "progress: '%s' is not one of auto, on, off", prog);
+    if (pl->batch_size < 1 || pl->batch_size > 1000000)
+        config_error(pl->cfg, hs && config_kv(hs, "batch.size") ? config_kv(hs, "batch.size")->line : 0,
+                     "batch.size: must be between 1 and 1000000");
+    if (pl->commit_interval_ms < 10)
+        pl->commit_interval_ms = 10;
+}
+
+pipeline *pipeline_build(sh_config *cfg, const char *config_path)
+{
+    pipeline *pl = calloc(1, sizeof *pl);
+    pl->cfg = cfg;
+    pl->tick_ms = 100;
+    cfg_section *hs = config_section(cfg, SEC_HOST, NULL);
+    if (hs)
+        check_keys(cfg, hs, sh_host_config, "streamhost", 0);
+    host_settings(pl, hs);
+
+    char *pathcopy = strdup(config_path);
+    pl->dirs = loader_search_dirs(hs ? config_get(hs, "plugin.path") : NULL, dirname(pathcopy));
+    free(pathcopy);
+
+    for (size_t i = 0; i < cfg->nsecs; i++) {
+        cfg_section *sec = &cfg->secs[i];
+        if (sec->kind != SEC_SOURCE && sec->kind != SEC_TRANSFORM && sec->kind != SEC_SINK)
+            continue;
+        if (!sec->name || !*sec->name)
+            continue;
+        int dup = 0;
+        for (size_t j = 0; j < i; j++)
+            if (cfg->secs[j].name && strcmp(cfg->secs[j].name, sec->name) == 0)
+                dup = 1;
+        if (dup)
+            continue; /* already reported by the parser */
+        instance *in = calloc(1, sizeof *in);
+        in->pl = pl;
+        in->sec = sec;
+        in->name = sec->name;
+        in->kind = sec->kind == SEC_SOURCE ? SH_SOURCE : sec->kind == SEC_TRANSFORM ? SH_TRANSFORM : SH_SINK;
+        in->in_wm = in->out_wm = INT64_MIN;
+        pl->insts = realloc(pl->insts, (pl->ninsts + 1) * sizeof(instance *));
+        pl->insts[pl->ninsts++] = in;
+        cfg_kv *pkv = config_kv(sec, "plugin");
+        if (!pkv || !*pkv->value) {
+            config_error(cfg, sec->line, "[%s] needs 'plugin = NAME' (see `streamhost plugins`)", sec->title);
+            continue;
+        }
+        char err[2048];
+        if (loader_load(pkv->value, in->kind, pl->dirs, &in->lp, err, sizeof err) != 0) {
+            config_error(cfg, pkv->line, "%s", err);
+            continue;
+        }
+        in->p = in->lp.p;
+        for (size_t e = 0; sh_builtin_exts[e]; e++)
+            if (sh_builtin_exts[e]->plugin == in->p)
+                in->ext = sh_builtin_exts[e];
+        check_keys(cfg, sec, in->p->config, in->p->name, 1);
+        size_t nout = 0;
+        while (in->p->outputs && in->p->outputs[nout])
+            nout++;
+        in->nports = in->kind == SH_SINK ? 0 : nout + 1;
+        in->ports = calloc(in->nports ? in->nports : 1, sizeof(struct port));
+        for (size_t p = 0; p < in->nports; p++)
+            in->ports[p].name = strdup(p == 0 ? "" : in->p->outputs[p - 1]);
+    }
+    if (pl->ninsts == 0 && cfg->nerrors == 0)
+        config_error(cfg, 1, "no components: define at least one [source.NAME] and one [sink.NAME]");
+    for (size_t i = 0; i < pl->ninsts; i++)
+        if (pl->insts[i]->p)
+            wire_inputs(pl, pl->insts[i]);
+    int have_source = 0, have_sink = 0;
+    for (size_t i = 0; i < pl->ninsts; i++) {
+        instance *in = pl->insts[i];
+        have_source |= in->kind == SH_SOURCE;
+        have_sink |= in->kind == SH_SINK;
+        if (in->p && in->kind != SH_SINK && in->nports && in->ports[0].nedges == 0)
+            config_error(cfg, in->sec->line, "[%s] feeds nothing: name '%s' in the inputs of a transform or sink",
+                         in->sec->title, in->name);
+    }
+    if (pl->ninsts && !have_source)
+        config_error(cfg, 1, "no [source.NAME] section: a pipeline needs a source");
+    if (pl->ninsts && !have_sink)
+        config_error(cfg, 1, "no [sink.NAME] section: a pipeline needs a sink");
+    order_dag(pl);
+    kafka_validate(pl);
+    if (cfg->nerrors) {
+        pipeline_free(pl);
+        return NULL;
+    }
+    return pl;
+}

@@ -1,0 +1,139 @@
+/* services.c - the host-services table (sh_host) every plugin receives. */
+#include "cfgvalue.h"
+#include "deadletter.h"
+#include "log.h"
+#include "pipeline.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void svc_log(sh_ctx *ctx, int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sh_logv(level, ctx->name, fmt, ap);
+    va_end(ap);
+}
+
+static sh_rc svc_emit(sh_ctx *ctx, uint32_t port, const sh_record *recs, size_t n)
+{
+    return pipeline_emit(ctx, port, recs, n);
+}
+
+static sh_rc svc_emit_watermark(sh_ctx *ctx, int64_t wm)
+{
+    return pipeline_watermark(ctx, wm);
+}
+
+static uint64_t *svc_counter(sh_ctx *ctx, const char *name, const char *help)
+{
+    return &metrics_get(ctx->name, name, help, 0, NULL)->counter;
+}
+
+static int64_t *svc_gauge(sh_ctx *ctx, const char *name, const char *help)
+{
+    return &metrics_get(ctx->name, name, help, 1, NULL)->value;
+}
+
+static int64_t clock_ms(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t svc_now(sh_ctx *ctx)
+{
+    (void)ctx;
+    return clock_ms(CLOCK_REALTIME);
+}
+
+static int64_t svc_mono(sh_ctx *ctx)
+{
+    (void)ctx;
+    return clock_ms(CLOCK_MONOTONIC);
+}
+
+static const char *svc_cfg_str(sh_ctx *ctx, const char *key)
+{
+    return inst_cfg(ctx, key, NULL);
+}
+
+static int64_t svc_cfg_int(sh_ctx *ctx, const char *key)
+{
+    const sh_config_key *d = NULL;
+    const char *v = inst_cfg(ctx, key, &d);
+    return sh_value_int(d ? d->type : SH_CFG_INT, v);
+}
+
+static double svc_cfg_double(sh_ctx *ctx, const char *key)
+{
+    const char *v = inst_cfg(ctx, key, NULL);
+    return v ? strtod(v, NULL) : 0.0;
+}
+
+static size_t svc_cfg_list(sh_ctx *ctx, const char *key, const char *const **items)
+{
+    size_t n = 0;
+    const char *v = inst_cfg(ctx, key, NULL);
+    char **arr = sh_split_list(v ? v : "", &n);
+    ctx->lists = realloc(ctx->lists, (ctx->nlists + 1) * sizeof(char **));
+    ctx->lists[ctx->nlists++] = arr;
+    *items = (const char *const *)arr;
+    return n;
+}
+
+static void svc_cfg_each(sh_ctx *ctx, const char *prefix,
+                         void (*fn)(void *, const char *, const char *), void *arg)
+{
+    size_t pl = strlen(prefix);
+    for (size_t i = 0; ctx->sec && i < ctx->sec->nkv; i++)
+        if (strncmp(ctx->sec->kvs[i].key, prefix, pl) == 0)
+            fn(arg, ctx->sec->kvs[i].key + pl, ctx->sec->kvs[i].value);
+}
+
+static const char *svc_cfg_where(sh_ctx *ctx, const char *key)
+{
+    cfg_kv *kv = ctx->sec ? config_kv(ctx->sec, key) : NULL;
+    snprintf(ctx->where, sizeof ctx->where, "%s:%d", ctx->pl->cfg->file,
+             kv ? kv->line : (ctx->sec ? ctx->sec->line : 0));
+    return ctx->where;
+}
+
+static const char *svc_instance_name(sh_ctx *ctx) { return ctx->name; }
+
+static int32_t svc_slot(sh_ctx *ctx, const char *stream, int32_t partition)
+{
+    return pipeline_slot(ctx->pl, ctx, stream, partition);
+}
+
+static sh_rc svc_dead_letter(sh_ctx *ctx, const void *payload, size_t len,
+                             const char *reason, const sh_record *origin)
+{
+    return deadletter_put(ctx->pl, ctx, payload, len, reason,
+                          origin ? origin->slot : SH_NO_SLOT, origin ? origin->offset : -1);
+}
+
+const sh_host sh_host_services = {
+    .size = sizeof(sh_host),
+    .abi_version = SH_ABI_VERSION,
+    .log = svc_log,
+    .emit = svc_emit,
+    .emit_watermark = svc_emit_watermark,
+    .counter = svc_counter,
+    .gauge = svc_gauge,
+    .now_ms = svc_now,
+    .mono_ms = svc_mono,
+    .cfg_str = svc_cfg_str,
+    .cfg_int = svc_cfg_int,
+    .cfg_double = svc_cfg_double,
+    .cfg_list = svc_cfg_list,
+    .cfg_each = svc_cfg_each,
+    .cfg_where = svc_cfg_where,
+    .instance_name = svc_instance_name,
+    .slot = svc_slot,
+    .dead_letter = svc_dead_letter,
+};
