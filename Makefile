@@ -41,6 +41,7 @@ HOST_TESTS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit
 PLUGIN_TESTS := $(foreach p,$(PLUGIN_DIRS),$(patsubst plugins/$(p)/tests/%.c,$(BUILD)/tests/$(p)-%,$(wildcard plugins/$(p)/tests/test_*.c)))
 SUPPORT_SRCS := tests/support/testhost.c host/cfgvalue.c
 
+.SECONDARY:
 .PHONY: all clean test unit-test integration-test install run demo bench fuzz stack-up stack-down check-fresh
 all: $(BUILD)/streamhost $(PLUGIN_SOS)
 
@@ -63,9 +64,15 @@ $(BUILD)/tests/$(1)-%: plugins/$(1)/tests/%.c $(wildcard plugins/$(1)/*.c) $(wil
 endef
 $(foreach p,$(PLUGIN_DIRS),$(eval $(call PLUGIN_RULE,$(p))))
 
-$(BUILD)/tests/%: tests/unit/%.c $(HOST_LIB_OBJS) tests/support/testhost.h
+# Small plugins the host's tests load (good, broken, wrong ABI).
+TEST_PLUGINS := $(patsubst tests/unit/plugins/%.c,$(BUILD)/tests/plugins/%.so,$(wildcard tests/unit/plugins/*.c))
+$(BUILD)/tests/plugins/%.so: tests/unit/plugins/%.c include/streamhost/plugin.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(HOST_CFLAGS) -Ihost -Itests/support -o $@ $< $(HOST_LIB_OBJS) $(LDFLAGS) -rdynamic $(HOST_LIBS) $(CMOCKA)
+	$(CC) $(CFLAGS) -shared -o $@ $< $(LDFLAGS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(HOST_LIB_OBJS) $(TEST_PLUGINS) tests/support/testhost.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(HOST_CFLAGS) -Ihost -Itests/support -DTEST_PLUGIN_DIR=\"$(BUILD)/tests/plugins\" -DTEST_BIN_DIR=\"$(BUILD)\" -o $@ $< $(HOST_LIB_OBJS) $(LDFLAGS) -rdynamic $(HOST_LIBS) $(CMOCKA)
 
 # --- tests -------------------------------------------------------------------
 unit-test: all $(HOST_TESTS) $(PLUGIN_TESTS)

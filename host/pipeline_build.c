@@ -183,6 +183,10 @@ static void wire_inputs(pipeline *pl, instance *in)
                          items[i]);
             continue;
         }
+        if (!from->p) { /* its plugin failed to load (reported): no ports known */
+            in->inputs[in->ninputs++] = (struct input){.from = from, .port = 0, .wm = INT64_MIN};
+            continue;
+        }
         uint32_t port = UINT32_MAX;
         for (uint32_t p = 0; p < from->nports; p++)
             if (strcmp(from->ports[p].name, portname) == 0)
@@ -216,7 +220,8 @@ static void order_dag(pipeline *pl)
     for (size_t i = 0; i < n; i++)
         pl->insts[i]->topo = (int)i;
     for (size_t i = 0; i < n; i++)
-        indeg[i] = pl->insts[i]->ninputs;
+        for (size_t k = 0; k < pl->insts[i]->ninputs; k++)
+            indeg[i] += pl->insts[i]->inputs[k].from->p != NULL; /* edges exist only then */
     size_t head = 0, tail = 0;
     for (size_t i = 0; i < n; i++)
         if (indeg[i] == 0)
@@ -343,14 +348,17 @@ pipeline *pipeline_build(sh_config *cfg, const char *config_path)
     if (pl->ninsts == 0 && cfg->nerrors == 0)
         config_error(cfg, 1, "no components: define at least one [source.NAME] and one [sink.NAME]");
     for (size_t i = 0; i < pl->ninsts; i++)
-        if (pl->insts[i]->p)
-            wire_inputs(pl, pl->insts[i]);
+        wire_inputs(pl, pl->insts[i]);
     int have_source = 0, have_sink = 0;
     for (size_t i = 0; i < pl->ninsts; i++) {
         instance *in = pl->insts[i];
         have_source |= in->kind == SH_SOURCE;
         have_sink |= in->kind == SH_SINK;
-        if (in->p && in->kind != SH_SINK && in->nports && in->ports[0].nedges == 0)
+        int referenced = 0;
+        for (size_t j = 0; j < pl->ninsts; j++)
+            for (size_t k = 0; k < pl->insts[j]->ninputs; k++)
+                referenced |= pl->insts[j]->inputs[k].from == in && pl->insts[j]->inputs[k].port == 0;
+        if (in->p && in->kind != SH_SINK && !referenced)
             config_error(cfg, in->sec->line, "[%s] feeds nothing: name '%s' in the inputs of a transform or sink",
                          in->sec->title, in->name);
     }
