@@ -58,7 +58,9 @@ static sh_rc deliver(instance *to, uint32_t input, const sh_record *recs, size_t
         }
         if (rc != SH_RETRY) {
             to->m_errors->counter++;
-            sh_log(SH_LOG_ERROR, to->name, "process() failed (fatal); stopping the pipeline without committing past this batch");
+            if (!to->pl->failed) /* log where it started, not every caller up the DAG */
+                sh_log(SH_LOG_ERROR, to->name,
+                       "process() failed (fatal); stopping the pipeline without committing past this batch");
             to->pl->failed = 1;
             return SH_FATAL;
         }
@@ -351,7 +353,8 @@ int pipeline_run(pipeline *pl)
                     in->done = 1;
                     sh_log(SH_LOG_INFO, in->name, "input finished");
                 } else if (rc == SH_FATAL) {
-                    sh_log(SH_LOG_ERROR, in->name, "poll failed (fatal); stopping");
+                    if (!pl->failed)
+                        sh_log(SH_LOG_ERROR, in->name, "poll failed (fatal); stopping");
                     pl->failed = 1;
                 } else if (rc == SH_RETRY) {
                     sleep_ms(50);
