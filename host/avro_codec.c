@@ -378,7 +378,8 @@ int avro_codec_decode(avro_codec *c, framing_t framing, const void *buf, size_t 
     avro_reader_memory_set_source(c->reader, (const char *)body, (int64_t)blen);
     if (avro_value_read(c->reader, &c->value) != 0)
         FAIL("bad_avro: %s", avro_strerror());
-    if (!avro_reader_is_eof(c->reader))
+    char extra; /* avro_reader_is_eof() is always 0 for memory readers: probe one byte */
+    if (avro_read(c->reader, &extra, 1) == 0)
         FAIL("bad_avro: trailing bytes after the record (wrong schema?)");
     for (uint32_t i = 0; i < c->sh.nfields; i++) {
         avro_value_t f, v;
