@@ -42,7 +42,7 @@ PLUGIN_TESTS := $(foreach p,$(PLUGIN_DIRS),$(patsubst plugins/$(p)/tests/%.c,$(B
 SUPPORT_SRCS := tests/support/testhost.c host/cfgvalue.c
 
 .SECONDARY:
-.PHONY: all clean test unit-test integration-test install run demo bench fuzz stack-up stack-down check-fresh
+.PHONY: all clean test unit-test integration-test valgrind deps install run demo bench fuzz stack-up stack-down check-fresh
 all: $(BUILD)/streamhost $(PLUGIN_SOS)
 
 $(BUILD)/obj/%.o: %.c include/streamhost/plugin.h $(wildcard host/*.h)
@@ -82,6 +82,13 @@ integration-test: all
 	@BUILD=$(BUILD) tests/run-integration.sh
 
 test: unit-test integration-test
+
+# Unit tests under valgrind: no leaks, no invalid accesses (CI runs this).
+valgrind: all $(HOST_TESTS) $(PLUGIN_TESTS)
+	@VALGRIND=1 BUILD=$(BUILD) tests/run-unit.sh $(HOST_TESTS) $(PLUGIN_TESTS)
+
+deps:
+	scripts/install-deps.sh
 
 # --- install -----------------------------------------------------------------
 install: all

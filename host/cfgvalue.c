@@ -78,6 +78,10 @@ int sh_parse_duration_ms(const char *s, int64_t *out, char *err, size_t errlen)
     static const struct unit units[] = {
         {"ms", 1}, {"s", 1000}, {"m", 60000}, {"min", 60000},
         {"h", 3600000}, {"d", 86400000}, {NULL, 0}};
+    if (strcmp(s, "0") == 0) { /* zero needs no unit */
+        *out = 0;
+        return 0;
+    }
     if (parse_units(s, units, out) != 0)
         return fail(err, errlen, "a duration (e.g. 500ms, 1s, 10s, 5m, 1h)", s);
     return 0;

@@ -57,6 +57,7 @@ struct ks {
     struct part **parts; /* per topic, per partition */
     int32_t *nparts;
     int had_assignment;
+    int ends_final; /* bounded: end offsets sampled after same-process producers finished */
     rd_kafka_message_t **msgs;
     sh_record *recs;
     sh_value *vals;
@@ -232,9 +233,47 @@ static sh_rc ks_start(void *st)
     return SH_OK;
 }
 
+/* Bounded mode in a pipeline that also produces into Kafka (the quickstart's
+ * generator -> Kafka -> analytics): "the end offsets seen at start" are the
+ * ones once every other source of this process has finished and the Kafka
+ * sinks have flushed, or the source would stop before reading its input. */
+static int others_done(struct ks *s)
+{
+    pipeline *pl = s->ctx->pl;
+    for (size_t i = 0; i < pl->ninsts; i++) {
+        instance *in = pl->insts[i];
+        if (in->kind == SH_SOURCE && in != s->ctx && !in->done && in->p != s->ctx->p)
+            return 0;
+    }
+    return 1;
+}
+
+static void sample_ends(struct ks *s)
+{
+    pipeline *pl = s->ctx->pl;
+    for (size_t i = 0; i < pl->ninsts; i++) {
+        instance *in = pl->insts[i];
+        if (in->kind == SH_SINK && in->ext == NULL && in->p->flush && in->lp.dl == NULL)
+            for (int k = 0; k < 3000 && in->p->flush(in->state, 0) == SH_RETRY; k++)
+                ; /* built-in Kafka sink: each call waits up to 100 ms */
+    }
+    for (size_t t = 0; t < s->ntopics; t++)
+        for (int32_t p = 0; p < s->nparts[t]; p++) {
+            struct part *pt = &s->parts[t][p];
+            int64_t lo = 0, hi = -1;
+            if (!pt->assigned)
+                continue;
+            if (rd_kafka_query_watermark_offsets(s->rk, s->topics[t], p, &lo, &hi, 10000) == 0) {
+                pt->end = hi;
+                pt->reached = hi <= lo || (pt->next >= 0 && pt->next >= hi);
+            }
+        }
+    s->ends_final = 1;
+}
+
 static int bounded_done(struct ks *s)
 {
-    if (!s->had_assignment)
+    if (!s->had_assignment || !s->ends_final)
         return 0;
     for (size_t t = 0; t < s->ntopics; t++)
         for (int32_t p = 0; p < s->nparts[t]; p++) {
@@ -255,6 +294,8 @@ static void dead(struct ks *s, const rd_kafka_message_t *m, struct part *p, cons
 static sh_rc ks_poll(void *st, size_t max, int timeout_ms)
 {
     struct ks *s = st;
+    if (s->bounded && !s->ends_final && s->had_assignment && others_done(s))
+        sample_ends(s);
     if (s->bounded && bounded_done(s))
         return SH_DONE;
     if (max > s->cap) {

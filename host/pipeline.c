@@ -424,7 +424,7 @@ void pipeline_free(pipeline *pl)
     }
     for (size_t i = pl->ninsts; i-- > 0;) {
         instance *in = pl->insts[i];
-        if (in->initialised && in->p->destroy)
+        if (in->state && in->p->destroy)
             in->p->destroy(in->state);
     }
     deadletter_close(pl);

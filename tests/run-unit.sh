@@ -1,10 +1,23 @@
 #!/usr/bin/env bash
-# Runs each unit-test binary given as an argument; prints a closing tally.
+# Runs each cmocka unit-test binary given as an argument (under valgrind
+# when VALGRIND=1) and closes with "unit: N passed, N failed" counting test
+# cases.  A binary that crashes or leaks counts as one failure.
 set -u
-pass=0; fail=0; failed=()
+cases_ok=0; cases_bad=0; failed=()
 for t in "$@"; do
-  if "$t" >"$t.log" 2>&1; then pass=$((pass+1)); else fail=$((fail+1)); failed+=("$t"); cat "$t.log"; fi
-  grep -E '^\[  (PASSED|FAILED)  \]' "$t.log" | sed "s|^|$(basename "$t"): |"
+  run=("$t")
+  [ -n "${VALGRIND:-}" ] && run=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect
+                                 --errors-for-leak-kinds=definite,indirect --error-exitcode=1 "$t")
+  "${run[@]}" >"$t.log" 2>&1
+  rc=$?
+  ok=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' "$t.log" | tail -1)
+  bad=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' "$t.log" | tail -1)
+  cases_ok=$((cases_ok + ${ok:-0})); cases_bad=$((cases_bad + ${bad:-0}))
+  if [ $rc -ne 0 ]; then
+    [ -z "$bad" ] && cases_bad=$((cases_bad + 1))
+    failed+=("$(basename "$t")"); cat "$t.log"
+  fi
+  echo "$(basename "$t"): ${ok:-0} passed, ${bad:-0} failed$([ $rc -ne 0 ] && echo " (exit $rc)")"
 done
-echo "unit test binaries: $pass passed, $fail failed"
-[ "$fail" -eq 0 ] || { printf 'FAILED: %s\n' "${failed[@]}"; exit 1; }
+echo "unit: $cases_ok passed, $cases_bad failed"
+[ ${#failed[@]} -eq 0 ] || { echo "FAILED: ${failed[*]}"; exit 1; }

@@ -292,7 +292,8 @@ typedef struct sh_plugin {
 
     /** Create the instance.  Read config through host->cfg_*; report bad
      *  values with host->cfg_where() and return SH_FATAL.  Store `host` and
-     *  `ctx`; they stay valid until destroy. */
+     *  `ctx`; they stay valid until destroy.  When init fails after setting
+     *  *state, the host still calls destroy(*state) to free it. */
     sh_rc (*init)(const sh_host *host, sh_ctx *ctx, void **state);
 
     /** Start I/O (connect, open files).  Called after every instance of the
@@ -343,7 +344,7 @@ typedef struct sh_plugin {
     /** Stop I/O; no more records will arrive. */
     void (*stop)(void *state);
 
-    /** Free the instance. */
+    /** Free the instance (also after a failed init that set *state). */
     void (*destroy)(void *state);
 } sh_plugin;
 

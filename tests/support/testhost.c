@@ -397,9 +397,9 @@ void th_free(testhost *th)
 {
     if (!th)
         return;
+    th_clear(th); /* before destroy: records point at schemas the plugin may own */
     if (th->state && th->p->destroy)
         th->p->destroy(th->state);
-    th_clear(th);
     free(th->recs);
     for (size_t i = 0; i < th->nkv; i++) {
         free(th->keys[i]);
