@@ -1,0 +1,510 @@
+/* test_clickgen.c - the click generator against SEMANTICS.md §2: journeys,
+ * products, ids, sequence numbers, determinism, limits, clocks and pacing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clickgen.h"
+#include "testhost.h"
+
+const sh_plugin *streamhost_plugin_entry(uint32_t);
+
+/* --- the journey table of SEMANTICS.md §2, written out independently ---- */
+
+static const char *const pages[] = {"home_page", "product_catalog", "product_detail",
+                                    "add_to_cart", "order", "order_checkout",
+                                    "remove_from_cart", ""};
+#define NPAGES 8
+static const char *const allowed_next[NPAGES][4] = {
+    {"product_catalog"},
+    {"home_page", "product_detail"},
+    {"product_catalog", "add_to_cart"},
+    {"product_catalog", "remove_from_cart", "order"},
+    {"order_checkout", "remove_from_cart", "product_catalog"},
+    {""},
+    {"", "product_detail", "product_catalog"},
+    {NULL},
+};
+static const char *const products[] = {"cell phones", "laptops", "ear phones", "soundbars",
+                                       "cd players", "AirPods", "video games", "cameras"};
+static const char *const devices[] = {"mobile", "computer", "tablet"};
+
+static int page_index(const char *s)
+{
+    for (int i = 0; i < NPAGES; i++)
+        if (strcmp(pages[i], s) == 0)
+            return i;
+    return -1;
+}
+
+static int product_index(const char *s)
+{
+    for (int i = 0; i < 8; i++)
+        if (strcmp(products[i], s) == 0)
+            return i;
+    return -1;
+}
+
+static int is_allowed(int prev, int next)
+{
+    for (int k = 0; k < 4 && allowed_next[prev][k]; k++)
+        if (strcmp(allowed_next[prev][k], pages[next]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Frees a test host.  Emitted records point at the plugin's schema, which
+ * the plugin builds at init and frees in destroy, so they go first. */
+static void finish(testhost *th)
+{
+    if (th)
+        th_clear(th);
+    th_free(th);
+}
+
+/* --- helpers --------------------------------------------------------------- */
+
+static testhost *start(const char *const *kv)
+{
+    testhost *th = th_new(streamhost_plugin_entry(SH_ABI_VERSION), kv);
+    assert_non_null(th);
+    assert_int_equal(th_init(th), SH_OK);
+    return th;
+}
+
+static sh_rc poll_once(testhost *th, size_t max, int timeout_ms)
+{
+    const sh_plugin *p = streamhost_plugin_entry(SH_ABI_VERSION);
+    return p->poll(th_state(th), max, timeout_ms);
+}
+
+/* Polls until SH_DONE (fails after `limit` polls). */
+static void run_to_done(testhost *th, size_t max, int limit)
+{
+    for (int i = 0; i < limit; i++) {
+        sh_rc rc = poll_once(th, max, 0);
+        if (rc == SH_DONE)
+            return;
+        assert_int_equal(rc, SH_OK);
+    }
+    fail_msg("generator did not finish within %d polls", limit);
+}
+
+/* --- per-user journey checking ----------------------------------------- */
+
+typedef struct seen_user {
+    int started, ended;
+    int page, product;
+    char device[16], ip[16];
+    int64_t last_time;
+} seen_user;
+
+/* Checks every event of a finished run of `nusers` users; with
+ * expect_full_coverage, also that every allowed transition, product and
+ * device occurred. */
+static void check_journeys(testhost *th, int64_t think_min, int64_t think_max,
+                           int nthreads, uint64_t nusers, int expect_full_coverage)
+{
+    seen_user *users = calloc(nusers + 1, sizeof *users);
+    int transitions[NPAGES][NPAGES] = {{0}};
+    int product_seen[8] = {0}, device_seen[3] = {0};
+    int64_t *last_seq = calloc((size_t)nthreads, sizeof *last_seq);
+    int64_t prev_time = INT64_MIN;
+
+    for (size_t i = 0; i < th_count(th); i++) {
+        const th_rec *r = th_get(th, i);
+        int64_t id = th_int(r, "userid"), ts = th_int(r, "eventtimestamp");
+        const char *ev = th_str(r, "event_type"), *prod = th_str(r, "product_type");
+        const char *dev = th_str(r, "devicetype"), *ip = th_str(r, "ip");
+        uint64_t block = (uint64_t)id / 1000;
+        assert_true(block >= 1 && block <= nusers);
+        seen_user *u = &users[block];
+        int page = page_index(ev);
+        assert_true(page >= 0);
+
+        /* record envelope */
+        char key[16];
+        snprintf(key, sizeof key, "%lld", (long long)id);
+        assert_string_equal(r->key, key);
+        assert_string_equal(r->id, "");
+        assert_int_equal(r->time, ts);
+        assert_int_equal(r->slot, SH_NO_SLOT);
+        assert_true(ts >= prev_time); /* earliest event first */
+        prev_time = ts;
+
+        /* globalseq: producer-wide 1, 2, 3...; prevglobalseq: same thread's */
+        assert_int_equal(th_int(r, "globalseq"), (int64_t)i + 1);
+        int thread = (int)((block - 1) % (uint64_t)nthreads);
+        assert_int_equal(th_int(r, "prevglobalseq"), last_seq[thread]);
+        last_seq[thread] = (int64_t)i + 1;
+
+        assert_false(u->ended);
+        if (!u->started) {
+            assert_string_equal(ev, "home_page");
+            assert_string_equal(prod, "N/A");
+            assert_int_equal(strncmp(ip, "66.249.1.", 9), 0);
+            int octet = atoi(ip + 9);
+            assert_true(octet >= 0 && octet <= 254);
+            snprintf(u->device, sizeof u->device, "%s", dev);
+            snprintf(u->ip, sizeof u->ip, "%s", ip);
+            u->started = 1;
+        } else {
+            assert_true(is_allowed(u->page, page));
+            transitions[u->page][page]++;
+            assert_string_equal(dev, u->device);
+            assert_string_equal(ip, u->ip);
+            assert_true(ts - u->last_time >= think_min);
+            assert_true(ts - u->last_time <= think_max);
+            const char *prev_prod = u->product >= 0 ? products[u->product]
+                                    : u->product == -1 ? "N/A" : "";
+            if (page == 0 || page == 1)
+                assert_string_equal(prod, "N/A");
+            else if (page == 2)
+                assert_true(product_index(prod) >= 0);
+            else if (page == 7)
+                assert_string_equal(prod, "");
+            else
+                assert_string_equal(prod, prev_prod);
+        }
+        int d = -1;
+        for (int k = 0; k < 3; k++)
+            if (strcmp(devices[k], dev) == 0)
+                d = k;
+        assert_true(d >= 0);
+        device_seen[d] = 1;
+        if (product_index(prod) >= 0)
+            product_seen[product_index(prod)] = 1;
+        u->page = page;
+        u->product = product_index(prod) >= 0 ? product_index(prod)
+                     : strcmp(prod, "N/A") == 0 ? -1 : -2;
+        u->last_time = ts;
+        u->ended = page == 7;
+    }
+
+    for (uint64_t b = 1; b <= nusers; b++) {
+        assert_true(users[b].started);
+        assert_true(users[b].ended); /* the "" end event is sent too */
+    }
+    for (int p = 0; p < NPAGES && expect_full_coverage; p++)
+        for (int n = 0; n < NPAGES; n++)
+            if (is_allowed(p, n) && !transitions[p][n])
+                fail_msg("transition %s -> '%s' never generated", pages[p], pages[n]);
+    for (int k = 0; k < 8 && expect_full_coverage; k++)
+        assert_true(product_seen[k]);
+    for (int k = 0; k < 3 && expect_full_coverage; k++)
+        assert_true(device_seen[k]);
+    free(users);
+    free(last_seq);
+}
+
+/* --- tests ------------------------------------------------------------- */
+
+static void test_journeys_follow_the_table(void **st)
+{
+    (void)st;
+    const char *kv[] = {"users=50", "threads=3", "seed=42", "start_time=1000000",
+                        "max_users=3000", NULL};
+    testhost *th = start(kv);
+    run_to_done(th, 777, 100000);
+    check_journeys(th, 50, 550, 3, 3000, 1);
+    assert_int_equal(th_counter(th, "users_started_total"), 3000);
+    assert_int_equal(th_counter(th, "events_total"), th_count(th));
+    assert_int_equal(th_int(th_get(th, 0), "eventtimestamp") >= 1000000, 1);
+    finish(th);
+}
+
+static void test_schema(void **st)
+{
+    (void)st;
+    const char *kv[] = {"stream=clicks2", "seed=1", "max_events=1", NULL};
+    testhost *th = start(kv);
+    assert_int_equal(poll_once(th, 10, 0), SH_DONE);
+    assert_int_equal(th_count(th), 1);
+    const sh_schema *s = th_get(th, 0)->schema;
+    assert_string_equal(s->name, "clicks2");
+    static const char *names[] = {"ip", "eventtimestamp", "devicetype", "event_type",
+                                  "product_type", "userid", "globalseq", "prevglobalseq"};
+    static const uint32_t types[] = {SH_STRING, SH_INT, SH_STRING, SH_STRING,
+                                     SH_STRING, SH_INT, SH_INT, SH_INT};
+    assert_int_equal(s->nfields, 8);
+    for (int i = 0; i < 8; i++) {
+        assert_string_equal(s->fields[i].name, names[i]);
+        assert_int_equal(s->fields[i].type, types[i]);
+    }
+    assert_int_equal(th_int(th_get(th, 0), "prevglobalseq"), 0);
+    assert_int_equal(th_int(th_get(th, 0), "globalseq"), 1);
+    finish(th);
+}
+
+/* Two runs compared field by field. */
+static int same_events(testhost *a, testhost *b)
+{
+    if (th_count(a) != th_count(b))
+        return 0;
+    for (size_t i = 0; i < th_count(a); i++) {
+        const th_rec *x = th_get(a, i), *y = th_get(b, i);
+        if (x->time != y->time || strcmp(x->key, y->key) != 0)
+            return 0;
+        for (uint32_t f = 0; f < x->schema->nfields; f++) {
+            const sh_value *u = &x->values[f], *v = &y->values[f];
+            if (u->type != v->type)
+                return 0;
+            if (u->type == SH_INT && u->u.i != v->u.i)
+                return 0;
+            if (u->type == SH_STRING &&
+                (u->u.s.len != v->u.s.len || memcmp(u->u.s.ptr, v->u.s.ptr, u->u.s.len)))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+static void test_same_seed_same_events(void **st)
+{
+    (void)st;
+    const char *kv1[] = {"seed=99", "start_time=1700000000000", "max_events=5000", NULL};
+    const char *kv2[] = {"seed=100", "start_time=1700000000000", "max_events=5000", NULL};
+    testhost *a = start(kv1), *b = start(kv1), *c = start(kv2);
+    run_to_done(a, 1000, 100);
+    run_to_done(b, 313, 100); /* batch size must not matter */
+    run_to_done(c, 1000, 100);
+    assert_int_equal(th_count(a), 5000);
+    assert_true(same_events(a, b));
+    assert_false(same_events(a, c));
+    finish(a);
+    finish(b);
+    finish(c);
+}
+
+static void test_think_time_and_user_pause(void **st)
+{
+    (void)st;
+    const char *kv[] = {"users=1", "threads=1", "seed=5", "start_time=1000",
+                        "think_min=100ms", "think_max=120ms", "user_pause=2s",
+                        "max_users=200", NULL};
+    testhost *th = start(kv);
+    run_to_done(th, 64, 100000);
+    check_journeys(th, 100, 120, 1, 200, 1);
+    /* one user at a time: the next user's first click comes user_pause
+     * after the previous user's end event */
+    int ends = 0;
+    for (size_t i = 1; i < th_count(th); i++) {
+        const th_rec *prev = th_get(th, i - 1), *r = th_get(th, i);
+        if (strcmp(th_str(prev, "event_type"), "") == 0) {
+            assert_int_equal(r->time - prev->time, 2000);
+            ends++;
+        }
+    }
+    assert_int_equal(ends, 199);
+    finish(th);
+}
+
+static void test_max_events(void **st)
+{
+    (void)st;
+    const char *kv[] = {"seed=3", "max_events=1234", NULL};
+    testhost *th = start(kv);
+    assert_int_equal(poll_once(th, 500, 0), SH_OK);
+    assert_int_equal(poll_once(th, 500, 0), SH_OK);
+    assert_int_equal(poll_once(th, 500, 0), SH_DONE);
+    assert_int_equal(th_count(th), 1234);
+    assert_int_equal(poll_once(th, 500, 0), SH_DONE);
+    assert_int_equal(th_count(th), 1234);
+    assert_int_equal(th_counter(th, "events_total"), 1234);
+    finish(th);
+}
+
+static void test_max_users_below_users(void **st)
+{
+    (void)st;
+    const char *kv[] = {"users=100", "max_users=5", "seed=8", "threads=2", NULL};
+    testhost *th = start(kv);
+    run_to_done(th, 1000, 1000);
+    check_journeys(th, 50, 550, 2, 5, 0);
+    assert_int_equal(th_counter(th, "users_started_total"), 5);
+    finish(th);
+}
+
+static void test_duration(void **st)
+{
+    (void)st;
+    const char *kv[] = {"seed=11", "start_time=1000000", "duration=10s", NULL};
+    testhost *th = start(kv);
+    run_to_done(th, 1000, 10000);
+    assert_true(th_count(th) > 1000);
+    int64_t last = 0;
+    for (size_t i = 0; i < th_count(th); i++) {
+        int64_t t = th_get(th, i)->time;
+        assert_true(t >= 1000000 && t < 1010000);
+        last = t;
+    }
+    assert_true(last >= 1009000);
+    finish(th);
+}
+
+static void test_user_ids_wrap_positive(void **st)
+{
+    (void)st;
+    const char *kv[] = {"users=1", "threads=1", "seed=2", "max_users=0", NULL};
+    testhost *th = start(kv);
+    clickgen *g = th_state(th);
+    /* the first user took block 1; pretend the range is nearly used up */
+    g->users_started = CLICKGEN_ID_BLOCKS - 1;
+    int64_t expect_block[3] = {1, CLICKGEN_ID_BLOCKS, 1};
+    int stage = 0;
+    int64_t prev_id = -1;
+    for (int polls = 0; polls < 1000 && stage < 3; polls++) {
+        assert_int_equal(poll_once(th, 1, 0), SH_OK);
+        int64_t id = th_int(th_get(th, th_count(th) - 1), "userid");
+        if (id != prev_id) {
+            assert_int_equal(id / 1000, expect_block[stage]);
+            assert_true(id > 0 && id <= INT32_MAX);
+            stage++;
+            prev_id = id;
+        }
+    }
+    assert_int_equal(stage, 3);
+    finish(th);
+}
+
+static void test_wall_clock(void **st)
+{
+    (void)st;
+    const char *kv[] = {"clock=wall", "seed=21", "users=1000", NULL};
+    testhost *th = th_new(streamhost_plugin_entry(SH_ABI_VERSION), kv);
+    assert_non_null(th);
+    const int64_t t0 = 1700000000000;
+    th_set_now(th, t0);
+    assert_int_equal(th_init(th), SH_OK);
+
+    /* the first users are spread over [t0, t0 + 550ms]: at t0 + 100 only
+     * those whose time has come are sent */
+    th_set_now(th, t0 + 100);
+    assert_int_equal(poll_once(th, 100000, 0), SH_OK);
+    size_t first = th_count(th);
+    assert_true(first > 0 && first < 500);
+    for (size_t i = 0; i < first; i++)
+        assert_true(th_get(th, i)->time >= t0 && th_get(th, i)->time <= t0 + 100);
+
+    th_set_now(th, t0 + 1000);
+    assert_int_equal(poll_once(th, 100000, 0), SH_OK);
+    size_t second = th_count(th);
+    assert_true(second > first + 1000);
+    for (size_t i = first; i < second; i++) {
+        assert_true(th_get(th, i)->time <= t0 + 1000);
+        assert_true(th_get(th, i)->time >= th_get(th, i - 1)->time);
+    }
+    /* nothing more is due: an empty poll, bounded by its timeout */
+    assert_int_equal(poll_once(th, 100000, 20), SH_OK);
+    assert_int_equal(th_count(th), second);
+    finish(th);
+}
+
+static int64_t mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_rate_paces_roughly(void **st)
+{
+    (void)st;
+    const char *kv[] = {"seed=4", "rate=2000", NULL};
+    testhost *th = start(kv);
+    int64_t t0 = mono_now();
+    while (mono_now() - t0 < 300) {
+        int64_t before = mono_now();
+        assert_int_equal(poll_once(th, 100000, 50), SH_OK);
+        assert_true(mono_now() - before < 1000); /* never blocks past timeout */
+    }
+    size_t n = th_count(th);
+    /* ~600 expected (plus one 100 ms burst); generous bounds for slow CI */
+    assert_true(n >= 100);
+    assert_true(n <= 1500);
+    finish(th);
+}
+
+static void test_pacer_bucket(void **st)
+{
+    (void)st;
+    pacer p;
+    pacer_init(&p, 1000, 0); /* 1 event per ms, bucket of 100 */
+    assert_int_equal(pacer_available(&p, 0), 1);
+    pacer_spend(&p, 1);
+    assert_int_equal(pacer_available(&p, 0), 0);
+    assert_int_equal(pacer_wait_ms(&p), 1);
+    assert_int_equal(pacer_available(&p, 50), 50);
+    assert_int_equal(pacer_available(&p, 100000), 100); /* capped: no long burst */
+    pacer_init(&p, 2, 0); /* one event per 500 ms */
+    pacer_spend(&p, pacer_available(&p, 0));
+    assert_int_equal(pacer_wait_ms(&p), 500);
+    assert_int_equal(pacer_available(&p, 499), 0);
+    assert_int_equal(pacer_available(&p, 500), 1);
+}
+
+static void expect_init_error(const char *const *kv)
+{
+    testhost *th = th_new(streamhost_plugin_entry(SH_ABI_VERSION), kv);
+    assert_non_null(th);
+    assert_int_equal(th_init(th), SH_FATAL);
+    finish(th);
+}
+
+static void test_config_errors(void **st)
+{
+    (void)st;
+    const char *a[] = {"think_min=600ms", "think_max=100ms", NULL};
+    const char *b[] = {"clock=sundial", NULL};
+    const char *c[] = {"users=0", NULL};
+    const char *d[] = {"threads=0", NULL};
+    const char *e[] = {"clock=wall", "start_time=5", NULL};
+    const char *f[] = {"rate=-1", NULL};
+    const char *g[] = {"max_events=-2", NULL};
+    const char *h[] = {"stream=", NULL};
+    expect_init_error(a);
+    expect_init_error(b);
+    expect_init_error(c);
+    expect_init_error(d);
+    expect_init_error(e);
+    expect_init_error(f);
+    expect_init_error(g);
+    expect_init_error(h);
+}
+
+static void test_descriptor(void **st)
+{
+    (void)st;
+    const sh_plugin *p = streamhost_plugin_entry(SH_ABI_VERSION);
+    assert_string_equal(p->name, "clickgen");
+    assert_int_equal(p->kind, SH_SOURCE);
+    assert_int_equal(p->abi_version, SH_ABI_VERSION);
+    assert_int_equal(p->size, sizeof(sh_plugin));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_descriptor),
+        cmocka_unit_test(test_journeys_follow_the_table),
+        cmocka_unit_test(test_schema),
+        cmocka_unit_test(test_same_seed_same_events),
+        cmocka_unit_test(test_think_time_and_user_pause),
+        cmocka_unit_test(test_max_events),
+        cmocka_unit_test(test_max_users_below_users),
+        cmocka_unit_test(test_duration),
+        cmocka_unit_test(test_user_ids_wrap_positive),
+        cmocka_unit_test(test_wall_clock),
+        cmocka_unit_test(test_pacer_bucket),
+        cmocka_unit_test(test_rate_paces_roughly),
+        cmocka_unit_test(test_config_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

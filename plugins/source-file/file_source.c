@@ -1,0 +1,303 @@
+/* file_source.c - the "file" source plugin: records from a JSON-lines file,
+ * typed by an Avro schema (.avsc), in file order, finishing at end of file.
+ * Malformed lines are logged, counted and dead-lettered; the run goes on. */
+#include "file_source.h"
+#include "json_record.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEAD_LETTER_HEAD 65536
+
+const sh_config_key file_source_config_keys[] = {
+    {"path", SH_CFG_STRING, NULL, 1, "JSON-lines file to read, one object per line; - = standard input"},
+    {"schema.file", SH_CFG_STRING, "conf/ClickEvent.avsc", 0,
+     "Avro schema (.avsc) of the records: field names, types, nullability, defaults"},
+    {"stream", SH_CFG_STRING, "clickstream", 0, "stream (schema) name of the records"},
+    {"time.field", SH_CFG_STRING, "eventtimestamp", 0,
+     "long/int field holding the event time in epoch ms; empty = time 0"},
+    {"key.field", SH_CFG_STRING, "userid", 0,
+     "field whose value, as text, is the record key; empty = no key"},
+    {"line.max_size", SH_CFG_SIZE, "16MiB", 0,
+     "longest accepted line; longer ones are reported as malformed and skipped"},
+    {NULL, 0, NULL, 0, NULL}};
+
+static void file_destroy(void *state)
+{
+    file_source *fs = state;
+    if (!fs)
+        return;
+    if (fs->own_fd)
+        close(fs->fd);
+    lr_free(&fs->reader);
+    avsc_free(&fs->avsc);
+    str_arena_free(&fs->arena);
+    free(fs->recs);
+    free(fs->vals);
+    free(fs->stream_name);
+    free(fs);
+}
+
+/* Index of the field named by config `key`, -1 when the value is empty, or
+ * -2 (logged) when the schema lacks it or, for a time field, it is not an
+ * integer. */
+static int resolve_field(file_source *fs, const char *key, const char *schema_file,
+                         int must_be_int)
+{
+    const char *name = fs->host->cfg_str(fs->ctx, key);
+    if (!name || !*name)
+        return -1;
+    int i = avsc_find(&fs->avsc, name);
+    if (i < 0) {
+        fs->host->log(fs->ctx, SH_LOG_ERROR,
+                      "%s: %s: '%s' is not a field of %s; name one of its fields",
+                      fs->host->cfg_where(fs->ctx, key), key, name, schema_file);
+        return -2;
+    }
+    if (must_be_int && fs->avsc.fields[i].type != SH_INT) {
+        fs->host->log(fs->ctx, SH_LOG_ERROR,
+                      "%s: %s: field '%s' of %s is not a long or int; name the epoch-ms field",
+                      fs->host->cfg_where(fs->ctx, key), key, name, schema_file);
+        return -2;
+    }
+    return i;
+}
+
+static sh_rc file_init(const sh_host *host, sh_ctx *ctx, void **state)
+{
+    file_source *fs = calloc(1, sizeof *fs);
+    if (!fs)
+        return SH_FATAL;
+    fs->host = host;
+    fs->ctx = ctx;
+    fs->fd = -1;
+    str_arena_init(&fs->arena, 65536);
+
+    fs->path = host->cfg_str(ctx, "path");
+    const char *schema_file = host->cfg_str(ctx, "schema.file");
+    const char *stream = host->cfg_str(ctx, "stream");
+    fs->max_line = (size_t)host->cfg_int(ctx, "line.max_size");
+    int errors = 0;
+    if (!fs->path || !*fs->path) {
+        host->log(ctx, SH_LOG_ERROR, "%s: path: must name a file, or - for standard input",
+                  host->cfg_where(ctx, "path"));
+        errors++;
+    }
+    if (!stream || !*stream) {
+        host->log(ctx, SH_LOG_ERROR, "%s: stream: must not be empty",
+                  host->cfg_where(ctx, "stream"));
+        errors++;
+    }
+    if (fs->max_line < 16) {
+        host->log(ctx, SH_LOG_ERROR, "%s: line.max_size: must be at least 16 bytes",
+                  host->cfg_where(ctx, "line.max_size"));
+        errors++;
+    }
+    char err[512];
+    if (!schema_file || !*schema_file) {
+        host->log(ctx, SH_LOG_ERROR, "%s: schema.file: must name an Avro schema (.avsc)",
+                  host->cfg_where(ctx, "schema.file"));
+        errors++;
+    } else if (avsc_load(schema_file, &fs->avsc, err, sizeof err) != 0) {
+        host->log(ctx, SH_LOG_ERROR, "%s: schema.file: %s",
+                  host->cfg_where(ctx, "schema.file"), err);
+        errors++;
+    } else {
+        fs->time_field = resolve_field(fs, "time.field", schema_file, 1);
+        fs->key_field = resolve_field(fs, "key.field", schema_file, 0);
+        errors += (fs->time_field == -2) + (fs->key_field == -2);
+    }
+    fs->log_name = errors ? NULL : strcmp(fs->path, "-") == 0 ? "<stdin>" : fs->path;
+    if (errors || !(fs->stream_name = strdup(stream))) {
+        file_destroy(fs);
+        return SH_FATAL;
+    }
+    fs->schema = (sh_schema){fs->stream_name, fs->avsc.n, fs->avsc.sh_fields};
+    fs->records_total = host->counter(ctx, "records_total", "records read");
+    fs->malformed_total = host->counter(ctx, "malformed_lines_total",
+                                        "lines skipped: not JSON or not matching the schema");
+    *state = fs;
+    return SH_OK;
+}
+
+static sh_rc file_start(void *state)
+{
+    file_source *fs = state;
+    if (strcmp(fs->path, "-") == 0) {
+        fs->fd = STDIN_FILENO;
+    } else if ((fs->fd = open(fs->path, O_RDONLY | O_CLOEXEC)) < 0) {
+        fs->host->log(fs->ctx, SH_LOG_ERROR, "%s: path: cannot open '%s': %s; check the path",
+                      fs->host->cfg_where(fs->ctx, "path"), fs->path, strerror(errno));
+        return SH_FATAL;
+    } else {
+        fs->own_fd = 1;
+    }
+    lr_init(&fs->reader, fs->fd, fs->max_line);
+    fs->slot = fs->host->slot(fs->ctx, fs->path, 0);
+    return SH_OK;
+}
+
+static int reserve_batch(file_source *fs, size_t max)
+{
+    if (max <= fs->batch_cap)
+        return 0;
+    sh_record *recs = realloc(fs->recs, max * sizeof *recs);
+    if (recs)
+        fs->recs = recs;
+    sh_value *vals = realloc(fs->vals, max * (fs->avsc.n ? fs->avsc.n : 1) * sizeof *vals);
+    if (vals)
+        fs->vals = vals;
+    if (!recs || !vals)
+        return -1;
+    fs->batch_cap = max;
+    return 0;
+}
+
+static int blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+            return 0;
+    return 1;
+}
+
+/* The key field's value as text, copied into the batch arena. */
+static int render_key(file_source *fs, const sh_value *v, sh_str *key)
+{
+    char tmp[40];
+    int n = 0;
+    switch (v->type) {
+    case SH_STRING: *key = v->u.s; return 0; /* already in the arena */
+    case SH_INT: n = snprintf(tmp, sizeof tmp, "%lld", (long long)v->u.i); break;
+    case SH_DOUBLE: n = snprintf(tmp, sizeof tmp, "%.17g", v->u.d); break;
+    case SH_BOOL: n = snprintf(tmp, sizeof tmp, "%s", v->u.b ? "true" : "false"); break;
+    default: *key = (sh_str){"", 0}; return 0;
+    }
+    const char *p = str_arena_copy(&fs->arena, tmp, (size_t)n);
+    if (!p)
+        return -1;
+    *key = (sh_str){p, (size_t)n};
+    return 0;
+}
+
+/* Reports a line that cannot become a record. */
+static void malformed(file_source *fs, const lr_line *line, const char *why)
+{
+    char reason[600];
+    fs->host->log(fs->ctx, SH_LOG_WARN, "%s:%llu: %s", fs->log_name,
+                  (unsigned long long)line->no, why);
+    (*fs->malformed_total)++;
+    snprintf(reason, sizeof reason, "malformed_json: %s", why);
+    /* the head of an overlong line is enough to recognise it */
+    size_t len = line->too_long && line->len > DEAD_LETTER_HEAD ? DEAD_LETTER_HEAD : line->len;
+    fs->host->dead_letter(fs->ctx, line->ptr, len, reason, NULL);
+}
+
+/* Decodes one line into record `r`; 1 on success, 0 when malformed, -1 when
+ * out of memory. */
+static int decode_line(file_source *fs, const lr_line *line, sh_record *r, sh_value *vals)
+{
+    char why[512];
+    if (line->too_long) {
+        snprintf(why, sizeof why, "line longer than line.max_size (%zu bytes)", fs->max_line);
+        malformed(fs, line, why);
+        return 0;
+    }
+    int rc = jr_decode(&fs->avsc, line->ptr, line->len, vals, &fs->arena, why, sizeof why);
+    if (rc == JR_NOMEM)
+        return -1;
+    if (rc == JR_OK && fs->time_field >= 0 && vals[fs->time_field].type == SH_NULL) {
+        snprintf(why, sizeof why, "time field '%s' is null", fs->avsc.fields[fs->time_field].name);
+        rc = JR_MALFORMED;
+    }
+    if (rc != JR_OK) {
+        malformed(fs, line, why);
+        return 0;
+    }
+    r->schema = &fs->schema;
+    r->time = fs->time_field >= 0 ? vals[fs->time_field].u.i : 0;
+    r->key = (sh_str){"", 0};
+    if (fs->key_field >= 0 && render_key(fs, &vals[fs->key_field], &r->key) != 0)
+        return -1;
+    r->id = (sh_str){"", 0};
+    r->values = vals;
+    r->slot = fs->slot;
+    r->offset = (int64_t)line->no;
+    return 1;
+}
+
+static sh_rc file_poll(void *state, size_t max, int timeout_ms)
+{
+    file_source *fs = state;
+    if (fs->done)
+        return SH_DONE;
+    if (max == 0)
+        return SH_OK;
+    if (reserve_batch(fs, max) != 0) {
+        fs->host->log(fs->ctx, SH_LOG_ERROR, "out of memory for a batch of %zu records", max);
+        return SH_RETRY;
+    }
+    str_arena_reset(&fs->arena);
+    size_t n = 0;
+    int wait = timeout_ms, result = LR_LINE;
+    /* Every line, good, bad or blank, counts toward `max`, so that a poll
+     * stays short even on a file full of bad lines. */
+    for (size_t lines = 0; lines < max; lines++) {
+        lr_line line;
+        result = lr_next(&fs->reader, &line, &wait);
+        if (result != LR_LINE)
+            break;
+        if (!line.too_long && blank(line.ptr, line.len))
+            continue;
+        int ok = decode_line(fs, &line, &fs->recs[n], &fs->vals[n * fs->avsc.n]);
+        if (ok < 0) {
+            fs->host->log(fs->ctx, SH_LOG_ERROR, "%s:%llu: out of memory", fs->log_name,
+                          (unsigned long long)line.no);
+            return SH_FATAL;
+        }
+        n += (size_t)ok;
+    }
+    sh_rc rc = n ? fs->host->emit(fs->ctx, 0, fs->recs, n) : SH_OK;
+    *fs->records_total += n;
+    if (rc != SH_OK)
+        return rc;
+    if (result == LR_ERROR) {
+        fs->host->log(fs->ctx, SH_LOG_ERROR, "%s: read failed after line %llu: %s", fs->log_name,
+                      (unsigned long long)fs->reader.line_no, strerror(errno));
+        return SH_FATAL;
+    }
+    if (result == LR_EOF) {
+        fs->done = 1;
+        return SH_DONE;
+    }
+    return SH_OK;
+}
+
+static void file_stop(void *state)
+{
+    file_source *fs = state;
+    if (fs->own_fd)
+        close(fs->fd);
+    fs->own_fd = 0;
+    fs->fd = -1;
+}
+
+static const sh_plugin file_source_plugin = {
+    SH_PLUGIN_MAGIC,
+    .name = "file",
+    .version = "1.0.0",
+    .kind = SH_SOURCE,
+    .description = "records from a JSON-lines file typed by an Avro schema; ends at end of file",
+    .config = file_source_config_keys,
+    .init = file_init,
+    .start = file_start,
+    .poll = file_poll,
+    .stop = file_stop,
+    .destroy = file_destroy,
+};
+
+SH_PLUGIN_EXPORT(file_source_plugin)
