@@ -117,6 +117,30 @@ static sh_rc svc_dead_letter(sh_ctx *ctx, const void *payload, size_t len,
                           origin ? origin->slot : SH_NO_SLOT, origin ? origin->offset : -1);
 }
 
+/* Is `src` upstream of `in` (or `in` itself)? */
+static int upstream_of(instance *src, instance *in)
+{
+    if (src == in)
+        return 1;
+    for (size_t i = 0; i < in->ninputs; i++)
+        if (upstream_of(src, in->inputs[i].from))
+            return 1;
+    return 0;
+}
+
+static size_t svc_upstream_slots(sh_ctx *ctx, int32_t *slots, size_t max)
+{
+    size_t n = 0;
+    pipeline *pl = ctx->pl;
+    for (size_t s = 0; s < pl->nslots; s++)
+        if (pl->slots[s].owner && upstream_of(pl->slots[s].owner, ctx)) {
+            if (n < max)
+                slots[n] = (int32_t)s;
+            n++;
+        }
+    return n;
+}
+
 const sh_host sh_host_services = {
     .size = sizeof(sh_host),
     .abi_version = SH_ABI_VERSION,
@@ -136,4 +160,5 @@ const sh_host sh_host_services = {
     .instance_name = svc_instance_name,
     .slot = svc_slot,
     .dead_letter = svc_dead_letter,
+    .upstream_slots = svc_upstream_slots,
 };

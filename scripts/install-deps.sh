@@ -6,7 +6,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 PKGS=(
-  build-essential pkg-config git ca-certificates curl python3 procps
+  build-essential pkg-config git ca-certificates curl unzip util-linux python3 procps
   librdkafka-dev libavro-dev libcurl4-openssl-dev libinih-dev libcmocka-dev
   libjansson-dev libmicrohttpd-dev zlib1g-dev libssl-dev
   clang valgrind                       # fuzzing and leak checks

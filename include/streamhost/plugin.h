@@ -260,6 +260,14 @@ typedef struct sh_host {
      *  the host took ownership of a copy. */
     sh_rc (*dead_letter)(sh_ctx *ctx, const void *payload, size_t len,
                          const char *reason, const sh_record *origin);
+
+    /** Input slots (see slot()) registered so far by the sources upstream
+     *  of this instance: writes up to `max` of them to `slots` and returns
+     *  how many there are.  A transform that derives watermarks per slot
+     *  uses it to hold its watermark back for a slot (e.g. an assigned Kafka
+     *  partition) that has not delivered any record yet, as Flink does for
+     *  a split without data, until that slot counts as idle. */
+    size_t (*upstream_slots)(sh_ctx *ctx, int32_t *slots, size_t max);
 } sh_host;
 
 /* ------------------------------------------------------------------------ */

@@ -33,6 +33,8 @@ struct testhost {
     int64_t now;
     char where[64];
     char scratch[4096];
+    int32_t up[64];
+    size_t nup;
 };
 
 static void th_log(sh_ctx *ctx, int level, const char *fmt, ...)
@@ -241,6 +243,21 @@ static sh_rc th_dead(sh_ctx *ctx, const void *payload, size_t len,
     return SH_OK;
 }
 
+static size_t th_upstream_slots(sh_ctx *ctx, int32_t *slots, size_t max)
+{
+    testhost *th = ctx->th;
+    for (size_t i = 0; i < th->nup && i < max; i++)
+        slots[i] = th->up[i];
+    return th->nup;
+}
+
+void th_set_upstream_slots(testhost *th, const int32_t *slots, size_t n)
+{
+    th->nup = n < 64 ? n : 64;
+    for (size_t i = 0; i < th->nup; i++)
+        th->up[i] = slots[i];
+}
+
 testhost *th_new(const sh_plugin *p, const char *const *kv)
 {
     testhost *th = calloc(1, sizeof *th);
@@ -254,7 +271,8 @@ testhost *th_new(const sh_plugin *p, const char *const *kv)
         .mono_ms = th_mono, .cfg_str = th_cfg_str, .cfg_int = th_cfg_int,
         .cfg_double = th_cfg_double, .cfg_list = th_cfg_list,
         .cfg_each = th_cfg_each, .cfg_where = th_cfg_where,
-        .instance_name = th_name, .slot = th_slot, .dead_letter = th_dead};
+        .instance_name = th_name, .slot = th_slot, .dead_letter = th_dead,
+        .upstream_slots = th_upstream_slots};
     int ok = 1;
     for (size_t i = 0; kv && kv[i]; i++) {
         const char *eq = strchr(kv[i], '=');

@@ -50,6 +50,8 @@ size_t th_dead_letters(testhost *th);
 const char *th_last_dead_reason(testhost *th);
 /* Sets the wall clock the plugin sees through now_ms/mono_ms (default: real). */
 void th_set_now(testhost *th, int64_t now_ms);
+/* Slots that upstream_slots() reports (default: none). */
+void th_set_upstream_slots(testhost *th, const int32_t *slots, size_t n);
 /* Calls destroy and frees everything. */
 void th_free(testhost *th);
 #endif
