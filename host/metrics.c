@@ -2,10 +2,15 @@
  * record (plugins keep the pointer they got). */
 #include "metrics.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 static metric **all;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* registry vs the /metrics thread */
+
+void metrics_lock(void) { pthread_mutex_lock(&lock); }
+void metrics_unlock(void) { pthread_mutex_unlock(&lock); }
 static size_t nall, capall;
 
 static int same(const char *a, const char *b)
@@ -13,8 +18,8 @@ static int same(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-metric *metrics_get(const char *component, const char *name, const char *help,
-                    int gauge, const char *label)
+static metric *get_locked(const char *component, const char *name, const char *help, int gauge,
+                          const char *label)
 {
     for (size_t i = 0; i < nall; i++)
         if (same(all[i]->component, component) && strcmp(all[i]->name, name) == 0 &&
@@ -31,6 +36,15 @@ metric *metrics_get(const char *component, const char *name, const char *help,
     m->label = label ? strdup(label) : NULL;
     m->gauge = gauge;
     all[nall++] = m;
+    return m;
+}
+
+metric *metrics_get(const char *component, const char *name, const char *help,
+                    int gauge, const char *label)
+{
+    pthread_mutex_lock(&lock);
+    metric *m = get_locked(component, name, help, gauge, label);
+    pthread_mutex_unlock(&lock);
     return m;
 }
 
@@ -59,6 +73,7 @@ int64_t metrics_gauge_sum(const char *component, const char *name)
 
 void metrics_free_all(void)
 {
+    pthread_mutex_lock(&lock);
     for (size_t i = 0; i < nall; i++) {
         free(all[i]->component);
         free(all[i]->name);
@@ -69,4 +84,5 @@ void metrics_free_all(void)
     free(all);
     all = NULL;
     nall = capall = 0;
+    pthread_mutex_unlock(&lock);
 }

@@ -25,4 +25,7 @@ metric *metrics_at(size_t i);
 uint64_t metrics_sum(const char *component, const char *name);
 int64_t metrics_gauge_sum(const char *component, const char *name);
 void metrics_free_all(void);
+/* Held while iterating from another thread (/metrics). */
+void metrics_lock(void);
+void metrics_unlock(void);
 #endif

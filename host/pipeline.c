@@ -3,6 +3,7 @@
  * applies back-pressure, and commits source offsets only behind what every
  * component has made durable (see "Delivery" in the README). */
 #include "deadletter.h"
+#include "http_metrics.h"
 #include "kafka.h"
 #include "log.h"
 #include "pipeline.h"
@@ -318,10 +319,12 @@ static int flush_sinks(pipeline *pl, int final, int64_t timeout_ms)
 
 int pipeline_run(pipeline *pl)
 {
-    if (deadletter_open(pl) != 0 || init_all(pl) != 0) {
+    if (http_metrics_start(pl, pl->metrics_address) != 0 || deadletter_open(pl) != 0 || init_all(pl) != 0) {
         pl->failed = 1;
+        http_metrics_stop();
         return 1;
     }
+    http_metrics_set_ready(1);
     progress_start(pl);
     struct commit_state cs = {0};
     int64_t now = mono_ms();
@@ -383,6 +386,7 @@ int pipeline_run(pipeline *pl)
         commit_ready(pl, &cs);
     }
 
+    http_metrics_set_ready(0);
     int rc = 0;
     if (pl->failed) {
         rc = 1;
@@ -410,6 +414,7 @@ int pipeline_run(pipeline *pl)
     }
     progress_update(pl, 1);
     progress_summary(pl);
+    http_metrics_stop();
     return rc;
 }
 

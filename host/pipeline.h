@@ -79,7 +79,7 @@ struct pipeline {
     int64_t commit_interval_ms, shutdown_timeout_ms, batch_size, tick_ms;
     int progress;          /* 0 off, 1 on */
     int64_t metrics_port;
-    const char *dead_letter_topic, *dead_letter_file;
+    const char *dead_letter_topic, *dead_letter_file, *metrics_address;
     volatile int stop_requested;
     int failed;
     int quiet;
