@@ -42,7 +42,7 @@ PLUGIN_TESTS := $(foreach p,$(PLUGIN_DIRS),$(patsubst plugins/$(p)/tests/%.c,$(B
 SUPPORT_SRCS := tests/support/testhost.c host/cfgvalue.c
 
 .SECONDARY:
-.PHONY: all clean test unit-test integration-test valgrind deps install run demo bench fuzz stack-up stack-down check-fresh
+.PHONY: all clean test unit-test integration-test valgrind deps fuzz install run demo bench fuzz stack-up stack-down check-fresh
 all: $(BUILD)/streamhost $(PLUGIN_SOS)
 
 $(BUILD)/obj/%.o: %.c include/streamhost/plugin.h $(wildcard host/*.h)
@@ -116,3 +116,25 @@ stack-down:
 
 clean:
 	rm -rf build
+
+# --- fuzzing (libFuzzer, clang) ----------------------------------------------
+# `make fuzz` replays every saved crash input (tests/fuzz/regressions/), then
+# fuzzes each target for FUZZ_TIME seconds from the seed corpus in tests/fuzz/corpus/.
+FUZZ_CC    ?= clang
+FUZZ_TIME  ?= 60
+FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Ihost -DSH_VERSION=\"$(VERSION)\"
+FUZZERS    := build/fuzz/fuzz_avro build/fuzz/fuzz_config build/fuzz/fuzz_jsonl
+JSONL_SRCS := plugins/source-file/json_record.c plugins/source-file/avsc_schema.c plugins/source-file/str_arena.c
+
+build/fuzz/fuzz_avro: tests/fuzz/fuzz_avro.c host/avro_codec.c host/*.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(HOST_CFLAGS) -o $@ tests/fuzz/fuzz_avro.c host/avro_codec.c $(HOST_LIBS)
+build/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(filter-out host/main.c,$(HOST_SRCS)) host/*.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(HOST_CFLAGS) -o $@ tests/fuzz/fuzz_config.c $(filter-out host/main.c,$(HOST_SRCS)) $(HOST_LIBS)
+build/fuzz/fuzz_jsonl: tests/fuzz/fuzz_jsonl.c $(JSONL_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Iplugins/source-file -o $@ tests/fuzz/fuzz_jsonl.c $(JSONL_SRCS) -ljansson
+
+fuzz: $(FUZZERS)
+	tests/run-fuzz.sh $(FUZZ_TIME)

@@ -28,7 +28,6 @@ struct avro_codec {
     avro_schema_t schema;
     avro_value_iface_t *iface;
     avro_value_t value;
-    avro_reader_t reader;
     avro_writer_t writer;
     char *wbuf;
     size_t wcap;
@@ -220,7 +219,6 @@ avro_codec *avro_codec_new(const char *path, const char *stream, char *err, size
     c->sh.fields = c->fields;
     c->iface = avro_generic_class_from_schema(c->schema);
     avro_generic_value_new(c->iface, &c->value);
-    c->reader = avro_reader_memory("", 0);
     c->wcap = 4096;
     c->wbuf = malloc(c->wcap);
     c->writer = avro_writer_memory(c->wbuf, (int64_t)c->wcap);
@@ -235,8 +233,6 @@ void avro_codec_free(avro_codec *c)
         avro_value_decref(&c->value);
         avro_value_iface_decref(c->iface);
     }
-    if (c->reader)
-        avro_reader_free(c->reader);
     if (c->writer)
         avro_writer_free(c->writer);
     avro_schema_decref(c->schema);
@@ -325,6 +321,23 @@ static int inflate_body(avro_codec *c, const unsigned char *in, size_t n, size_t
     return 0;
 }
 
+/* Avro long: zigzag varint, at most 10 bytes. */
+static int read_varint(const unsigned char **p, const unsigned char *end, int64_t *out)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+        if (*p >= end)
+            return -1;
+        unsigned char b = *(*p)++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+            return 0;
+        }
+    }
+    return -1;
+}
+
 int avro_codec_decode(avro_codec *c, framing_t framing, const void *buf, size_t len, sh_value *values,
                       arena *a, char *reason, size_t rlen)
 {
@@ -374,77 +387,84 @@ int avro_codec_decode(avro_codec *c, framing_t framing, const void *buf, size_t 
             blen = ol;
         }
     }
-    avro_value_reset(&c->value);
-    avro_reader_memory_set_source(c->reader, (const char *)body, (int64_t)blen);
-    if (avro_value_read(c->reader, &c->value) != 0)
-        FAIL("bad_avro: %s", avro_strerror());
-    char extra; /* avro_reader_is_eof() is always 0 for memory readers: probe one byte */
-    if (avro_read(c->reader, &extra, 1) == 0)
-        FAIL("bad_avro: trailing bytes after the record (wrong schema?)");
+    /* Hand-written decoder for flat records of primitives (the schemas
+     * avro_codec_new accepts).  Why not avro_value_read: it is the hot path
+     * (one call per message), and avro-c allocates a string's declared length
+     * before checking that the bytes exist, so a corrupt length turns into a
+     * huge or negative allocation.  Here every length is checked against the
+     * bytes left first.  avro-c still parses the schema and encodes. */
+    const unsigned char *q = body, *end = body + blen;
     for (uint32_t i = 0; i < c->sh.nfields; i++) {
-        avro_value_t f, v;
-        avro_value_get_by_index(&c->value, i, &f, NULL);
         const struct afield *af = &c->af[i];
         if (af->nullable) {
-            int disc;
-            avro_value_get_discriminant(&f, &disc);
-            if (disc == af->null_branch) {
+            int64_t br;
+            if (read_varint(&q, end, &br) != 0)
+                FAIL("bad_avro: truncated union index of field '%s'", c->names[i]);
+            if (br == af->null_branch) {
                 values[i] = sh_v_null();
                 continue;
             }
-            avro_value_get_current_branch(&f, &v);
-        } else {
-            v = f;
+            if (br != af->value_branch)
+                FAIL("bad_avro: union index %lld out of range in field '%s'", (long long)br, c->names[i]);
         }
         switch (af->kind) {
         case FK_STRING: {
-            const char *s;
-            size_t sz;
-            avro_value_get_string(&v, &s, &sz);
-            size_t n = sz ? sz - 1 : 0;
-            if (!utf8_valid((const unsigned char *)s, n))
+            int64_t n;
+            if (read_varint(&q, end, &n) != 0)
+                FAIL("bad_avro: truncated string length of field '%s'", c->names[i]);
+            if (n < 0 || n > end - q)
+                FAIL("bad_avro: string length %lld of field '%s' exceeds the message", (long long)n, c->names[i]);
+            if (!utf8_valid(q, (size_t)n))
                 FAIL("bad_utf8: field '%s' is not valid UTF-8", c->names[i]);
-            char *copy = arena_copy(a, s, n);
+            char *copy = arena_copy(a, (const char *)q, (size_t)n);
             if (!copy)
                 FAIL("bad_avro: out of memory");
-            values[i] = sh_v_str(copy, n);
+            values[i] = sh_v_str(copy, (size_t)n);
+            q += n;
             break;
         }
-        case FK_LONG: {
-            int64_t x;
-            avro_value_get_long(&v, &x);
-            values[i] = sh_v_int(x);
-            break;
-        }
+        case FK_LONG:
         case FK_INT: {
-            int32_t x;
-            avro_value_get_int(&v, &x);
+            int64_t x;
+            if (read_varint(&q, end, &x) != 0)
+                FAIL("bad_avro: truncated number in field '%s'", c->names[i]);
+            if (af->kind == FK_INT && (x < INT32_MIN || x > INT32_MAX))
+                FAIL("bad_avro: int field '%s' out of 32-bit range", c->names[i]);
             values[i] = sh_v_int(x);
             break;
         }
         case FK_DOUBLE:
         case FK_FLOAT: {
-            double d = 0;
-            float fl;
-            if (af->kind == FK_FLOAT) {
-                avro_value_get_float(&v, &fl);
-                d = fl;
-            } else {
-                avro_value_get_double(&v, &d);
-            }
+            size_t w = af->kind == FK_DOUBLE ? 8 : 4;
+            if ((size_t)(end - q) < w)
+                FAIL("bad_avro: truncated %s in field '%s'", w == 8 ? "double" : "float", c->names[i]);
             values[i].type = SH_DOUBLE;
-            values[i].u.d = d;
+            if (w == 8) {
+                uint64_t bits = 0;
+                for (int k = 7; k >= 0; k--)
+                    bits = (bits << 8) | q[k];
+                memcpy(&values[i].u.d, &bits, 8);
+            } else {
+                uint32_t bits = 0;
+                float fl;
+                for (int k = 3; k >= 0; k--)
+                    bits = (bits << 8) | q[k];
+                memcpy(&fl, &bits, 4);
+                values[i].u.d = fl;
+            }
+            q += w;
             break;
         }
-        case FK_BOOL: {
-            int b;
-            avro_value_get_boolean(&v, &b);
+        case FK_BOOL:
+            if (q >= end || *q > 1)
+                FAIL("bad_avro: bad boolean in field '%s'", c->names[i]);
             values[i].type = SH_BOOL;
-            values[i].u.b = b;
+            values[i].u.b = *q++;
             break;
-        }
         }
     }
+    if (q != end)
+        FAIL("bad_avro: %zu trailing bytes after the record (wrong schema?)", (size_t)(end - q));
     return 0;
 }
 #undef FAIL

@@ -149,6 +149,21 @@ static void test_malformed(void **st)
     sh_buf_free(&u);
 }
 
+/* Fuzzer find: a Glue message decoded as bare Avro starts with a negative
+ * string length (0x03); avro-c allocated it blindly.  Must be a clean error. */
+static void test_fuzz_regression_negative_length(void **st)
+{
+    (void)st;
+    FILE *f = fopen("tests/fuzz/regressions/avro/glue-read-as-bare-negative-string-length", "rb");
+    assert_non_null(f);
+    unsigned char buf[256];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    expect_reason(FRAMING_BARE, buf, n, "bad_avro");
+    unsigned char huge[] = {0xfe, 0xff, 0xff, 0xff, 0x0f, 'a'}; /* length 2^31-1, 1 byte present */
+    expect_reason(FRAMING_BARE, huge, sizeof huge, "bad_avro");
+}
+
 static void test_utf8(void **st)
 {
     (void)st;
@@ -187,6 +202,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_each_framing),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_fuzz_regression_negative_length),
         cmocka_unit_test(test_bad_schema_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
