@@ -17,6 +17,8 @@ endif
 HOST_PKGS := rdkafka avro-c libcurl inih jansson zlib libmicrohttpd libcrypto
 PLUG_PKGS := libcurl jansson zlib libcrypto
 OPT       ?= -O2 -g
+V         ?= 0
+Q         := $(if $(filter 1,$(V)),,@)   # `make V=1` shows full command lines
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2
 CFLAGS    += -std=gnu11 $(OPT) $(WARN) -fPIC $(SANFLAGS) -Iinclude -DSH_VERSION=\"$(VERSION)\"
 LDFLAGS   += $(SANFLAGS)
@@ -47,20 +49,24 @@ all: $(BUILD)/streamhost $(PLUGIN_SOS)
 
 $(BUILD)/obj/%.o: %.c include/streamhost/plugin.h $(wildcard host/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(HOST_CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(HOST_CFLAGS) -c -o $@ $<
 
 $(BUILD)/streamhost: $(HOST_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -rdynamic -o $@ $^ $(HOST_LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -rdynamic -o $@ $^ $(HOST_LIBS)
 
 define PLUGIN_RULE
 $(BUILD)/plugins/$(1).so: $(wildcard plugins/$(1)/*.c) $(wildcard plugins/$(1)/*.h) include/streamhost/plugin.h
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS) $$(PLUG_CFLAGS) -fvisibility=hidden -shared -o $$@ $(wildcard plugins/$(1)/*.c) $$(LDFLAGS) $$(PLUG_LIBS)
+	@echo "  PLUGIN  $$@"
+	$$(Q)$$(CC) $$(CFLAGS) $$(PLUG_CFLAGS) -fvisibility=hidden -shared -o $$@ $(wildcard plugins/$(1)/*.c) $$(LDFLAGS) $$(PLUG_LIBS)
 
 $(BUILD)/tests/$(1)-%: plugins/$(1)/tests/%.c $(wildcard plugins/$(1)/*.c) $(wildcard plugins/$(1)/*.h) $(SUPPORT_SRCS) tests/support/testhost.h
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS) $$(PLUG_CFLAGS) -Iplugins/$(1) -Itests/support -Ihost -DSH_UNIT_TEST -o $$@ $$< $(wildcard plugins/$(1)/*.c) $(SUPPORT_SRCS) $$(LDFLAGS) $$(PLUG_LIBS) $$(CMOCKA)
+	@echo "  TEST    $$@"
+	$$(Q)$$(CC) $$(CFLAGS) $$(PLUG_CFLAGS) -Iplugins/$(1) -Itests/support -Ihost -DSH_UNIT_TEST -o $$@ $$< $(wildcard plugins/$(1)/*.c) $(SUPPORT_SRCS) $$(LDFLAGS) $$(PLUG_LIBS) $$(CMOCKA)
 endef
 $(foreach p,$(PLUGIN_DIRS),$(eval $(call PLUGIN_RULE,$(p))))
 
@@ -68,11 +74,13 @@ $(foreach p,$(PLUGIN_DIRS),$(eval $(call PLUGIN_RULE,$(p))))
 TEST_PLUGINS := $(patsubst tests/unit/plugins/%.c,$(BUILD)/tests/plugins/%.so,$(wildcard tests/unit/plugins/*.c))
 $(BUILD)/tests/plugins/%.so: tests/unit/plugins/%.c include/streamhost/plugin.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -shared -o $@ $< $(LDFLAGS)
+	@echo "  PLUGIN  $@"
+	$(Q)$(CC) $(CFLAGS) -shared -o $@ $< $(LDFLAGS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(HOST_LIB_OBJS) $(TEST_PLUGINS) tests/support/testhost.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(HOST_CFLAGS) -Ihost -Itests/support -DTEST_PLUGIN_DIR=\"$(BUILD)/tests/plugins\" -DTEST_BIN_DIR=\"$(BUILD)\" -o $@ $< $(HOST_LIB_OBJS) $(LDFLAGS) -rdynamic $(HOST_LIBS) $(CMOCKA)
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(CFLAGS) $(HOST_CFLAGS) -Ihost -Itests/support -DTEST_PLUGIN_DIR=\"$(BUILD)/tests/plugins\" -DTEST_BIN_DIR=\"$(BUILD)\" -o $@ $< $(HOST_LIB_OBJS) $(LDFLAGS) -rdynamic $(HOST_LIBS) $(CMOCKA)
 
 # --- tests -------------------------------------------------------------------
 unit-test: all $(HOST_TESTS) $(PLUGIN_TESTS)
