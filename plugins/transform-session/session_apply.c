@@ -1,0 +1,127 @@
+/* session_apply.c - one event meets the open sessions of its key, with the
+ * merge rules of Flink's EventTimeSessionWindows (SEMANTICS.md section 4):
+ * the event's window [t, t + gap) merges with every open session it overlaps
+ * or touches; existing sessions merged by it add their counts and unite
+ * their departments (the reference AggregateFunction.merge), and only then
+ * is the event itself aggregated into the result. */
+#include "session.h"
+
+#include <stdlib.h>
+
+static int ss_touches(const ss_sess *s, int64_t start, int64_t end)
+{
+    return s->start <= end && start <= s->end;
+}
+
+/* Aggregate one event into its session, in arrival order. */
+static int ss_aggregate(ss_state *st, ss_sess *s, const sh_record *r,
+                        const ss_fields *f)
+{
+    const sh_value *pt = &r->values[f->product_type];
+    if (pt->type == SH_STRING && pt->u.s.len > 0 && !sh_str_eq(pt->u.s, "N/A")) {
+        uint32_t id = ss_dept_intern(&st->depts, pt->u.s.ptr, pt->u.s.len);
+        if (id == SS_DEPT_OOM || ss_sess_add_dept(&st->store, s, id) != 0)
+            return -1;
+        s->count++;
+    }
+    const sh_value *et = &r->values[f->event_type];
+    if (et->type == SH_STRING && sh_str_eq(et->u.s, "order_checkout"))
+        s->checkout = s->count; /* a later checkout overwrites */
+    return ss_sess_hold(&st->store, s, r->slot, r->offset);
+}
+
+/* Entry of `key` whose start is `start` (starts of disjoint sessions of one
+ * key differ), or SS_NONE. */
+static uint32_t ss_find_start(const ss_store *S, int64_t key, int64_t start)
+{
+    for (uint32_t i = ss_first(S, key); i != SS_NONE; i = ss_next(S, key, i))
+        if (S->tab[i].start == start)
+            return i;
+    return SS_NONE;
+}
+
+/* Rare (out-of-order input): the event bridges `nhit` >= 2 open sessions.
+ * Builds the merged session outside the table, removes the parts, inserts
+ * the result.  Returns its index or SS_NONE when memory ran out. */
+static uint32_t ss_merge(ss_state *st, int64_t key, int64_t start, int64_t end,
+                         size_t nhit)
+{
+    ss_store *S = &st->store;
+    if (nhit > st->capmerge) {
+        int64_t *m = realloc(st->merge_starts, nhit * 2 * sizeof *m);
+        if (!m)
+            return SS_NONE;
+        st->merge_starts = m;
+        st->capmerge = nhit * 2;
+    }
+    ss_sess merged = {0};
+    size_t k = 0;
+    for (uint32_t i = ss_first(S, key); i != SS_NONE; i = ss_next(S, key, i)) {
+        const ss_sess *s = &S->tab[i];
+        if (!ss_touches(s, start, end))
+            continue;
+        st->merge_starts[k++] = s->start;
+        if (k == 1) {
+            merged = *s; /* takes over its ext record, if any */
+            continue;
+        }
+        merged.count += s->count;
+        merged.checkout += s->checkout;
+        if (s->start < merged.start)
+            merged.start = s->start;
+        if (s->end > merged.end)
+            merged.end = s->end;
+        if (ss_sess_absorb(S, &merged, s) != 0)
+            return SS_NONE;
+    }
+    if (start < merged.start)
+        merged.start = start;
+    if (end > merged.end)
+        merged.end = end;
+    for (size_t j = 0; j < k; j++)
+        ss_del(S, ss_find_start(S, key, st->merge_starts[j]));
+    return ss_add(S, &merged);
+}
+
+sh_rc ss_apply(ss_state *st, const sh_record *r, const ss_fields *f,
+               int64_t key, int *late)
+{
+    ss_store *S = &st->store;
+    int64_t start = r->time;
+    int64_t end = start > INT64_MAX - st->gap ? INT64_MAX : start + st->gap;
+    *late = 0;
+
+    uint32_t hit = SS_NONE;
+    size_t nhit = 0;
+    for (uint32_t i = ss_first(S, key); i != SS_NONE;
+         i = S->tab[i].multi ? ss_next(S, key, i) : SS_NONE) {
+        if (ss_touches(&S->tab[i], start, end) && nhit++ == 0)
+            hit = i;
+    }
+
+    if (nhit == 0) {
+        /* Open sessions always end after the watermark (they fire as soon
+         * as it passes), so only a session of its own can be late. */
+        if (end - 1 <= st->wm) {
+            *late = 1;
+            return SH_OK;
+        }
+        ss_sess s = {.key = key, .start = start, .end = end,
+                     .min_offset = r->offset, .slot = r->slot};
+        hit = ss_add(S, &s);
+    } else if (nhit == 1) {
+        ss_sess *s = &S->tab[hit];
+        if (start < s->start)
+            s->start = start;
+        if (end > s->end)
+            s->end = end; /* the heap entry is refreshed lazily */
+    } else {
+        hit = ss_merge(st, key, start, end, nhit);
+    }
+    if (hit == SS_NONE || ss_aggregate(st, &S->tab[hit], r, f) != 0) {
+        st->host->log(st->ctx, SH_LOG_ERROR,
+                      "out of memory with %u open sessions", S->n);
+        return SH_FATAL;
+    }
+    return SH_OK;
+}

@@ -1,0 +1,329 @@
+/* session_plugin.c - the "session" transform: per-key event-time session
+ * windows (SEMANTICS.md sections 3 and 4).  This file holds the descriptor,
+ * config and the callbacks; the work is in session_apply.c (merging),
+ * session_store.c (state), slot_clock.c (watermarks), session_output.c. */
+#include "session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const sh_config_key ss_config[] = {
+    {"key", SH_CFG_STRING, "userid", 0,
+     "INT field whose value keys the sessions (one session stream per value)"},
+    {"gap", SH_CFG_DURATION, "1s", 0,
+     "each event opens [t, t+gap); windows of one key that overlap or touch merge"},
+    {"out_of_orderness", SH_CFG_DURATION, "20s", 0,
+     "watermark of a slot = its highest event time - this - 1ms"},
+    {"idleness", SH_CFG_DURATION, "1m", 0,
+     "a slot without records for this long stops holding the watermark back (0s: never)"},
+    {"index", SH_CFG_STRING, "user_session_details", 0,
+     "stream name of the session records (the index a document sink writes)"},
+    {"event_type_field", SH_CFG_STRING, "event_type", 0,
+     "STRING field with the event type; order_checkout records the checkout count"},
+    {"product_type_field", SH_CFG_STRING, "product_type", 0,
+     "STRING field with the product category; empty, N/A and null are not counted"},
+    {NULL, 0, NULL, 0, NULL}};
+
+static const char *const ss_outputs[] = {"late", NULL};
+
+#define SS_PORT_LATE 1
+
+/* --- input schemas -------------------------------------------------------- */
+
+static const char *ss_type_name(uint32_t t)
+{
+    static const char *names[] = {"NULL", "INT", "DOUBLE", "STRING", "BOOL", "STRLIST"};
+    return t < sizeof names / sizeof names[0] ? names[t] : "unknown";
+}
+
+static int ss_field_of(ss_state *st, const sh_schema *s, const char *cfg_key,
+                       const char *name, uint32_t type)
+{
+    int i = sh_schema_field(s, name);
+    if (i < 0) {
+        st->host->log(st->ctx, SH_LOG_ERROR,
+                      "%s: records of stream '%s' have no field '%s'; set %s to "
+                      "one of its fields", st->host->cfg_where(st->ctx, cfg_key),
+                      s->name, name, cfg_key);
+        return -1;
+    }
+    if (s->fields[i].type != type) {
+        st->host->log(st->ctx, SH_LOG_ERROR,
+                      "%s: field '%s' of stream '%s' is %s, not %s; set %s to "
+                      "a field of type %s", st->host->cfg_where(st->ctx, cfg_key), name,
+                      s->name, ss_type_name(s->fields[i].type), ss_type_name(type),
+                      cfg_key, ss_type_name(type));
+        return -1;
+    }
+    return i;
+}
+
+/* Field positions for records of `schema`, resolved on first sight. */
+static const ss_fields *ss_fields_for(ss_state *st, const sh_schema *schema)
+{
+    if (st->last_fields && st->last_fields->schema == schema)
+        return st->last_fields;
+    for (size_t i = 0; i < st->nfields; i++)
+        if (st->fields[i].schema == schema)
+            return st->last_fields = &st->fields[i];
+    ss_fields f = {.schema = schema};
+    f.key = ss_field_of(st, schema, "key", st->key_field, SH_INT);
+    f.event_type = ss_field_of(st, schema, "event_type_field",
+                               st->event_type_field, SH_STRING);
+    f.product_type = ss_field_of(st, schema, "product_type_field",
+                                 st->product_type_field, SH_STRING);
+    if (f.key < 0 || f.event_type < 0 || f.product_type < 0)
+        return NULL;
+    if (st->nfields == st->capfields) {
+        size_t cap = st->capfields ? st->capfields * 2 : 4;
+        ss_fields *a = realloc(st->fields, cap * sizeof *a);
+        if (!a)
+            return NULL;
+        st->fields = a;
+        st->capfields = cap;
+    }
+    st->fields[st->nfields] = f;
+    return st->last_fields = &st->fields[st->nfields++];
+}
+
+/* --- firing ----------------------------------------------------------------- */
+
+/* Emit every session due at st->wm in (end, key) order, then the watermark. */
+static sh_rc ss_fire(ss_state *st)
+{
+    for (;;) {
+        uint32_t idx = ss_due(&st->store, st->wm);
+        if (idx == SS_NONE)
+            break;
+        sh_rc rc = ss_output_add(st, &st->store.tab[idx]);
+        if (rc != SH_OK)
+            return rc;
+        ss_sess_release(&st->store, &st->store.tab[idx]);
+        ss_del(&st->store, idx);
+    }
+    *st->open_gauge = st->store.n;
+    sh_rc rc = ss_output_flush(st);
+    if (rc != SH_OK)
+        return rc;
+    return st->host->emit_watermark(st->ctx, st->wm);
+}
+
+/* Recompute the operator watermark; when it advanced, fire and forward. */
+static sh_rc ss_advance(ss_state *st, int64_t now)
+{
+    int64_t wm = INT64_MIN;
+    (void)ss_clock_watermark(&st->clock, st->out_of_orderness, st->idleness,
+                             now, &wm);
+    if (st->host_wm > wm)
+        wm = st->host_wm;
+    if (wm <= st->wm)
+        return SH_OK; /* never goes backwards */
+    st->wm = wm;
+    *st->wm_gauge = wm;
+    return ss_fire(st);
+}
+
+/* --- records that are not applied ---------------------------------------- */
+
+static int ss_queue_late(ss_state *st, const sh_record *r)
+{
+    if (st->nlate == st->caplate) {
+        size_t cap = st->caplate ? st->caplate * 2 : 64;
+        sh_record *a = realloc(st->late, cap * sizeof *a);
+        if (!a)
+            return -1;
+        st->late = a;
+        st->caplate = cap;
+    }
+    st->late[st->nlate++] = *r; /* valid until process() returns */
+    (*st->late_events)++;
+    return 0;
+}
+
+static sh_rc ss_dead_null_key(ss_state *st, const sh_record *r)
+{
+    char reason[160];
+    snprintf(reason, sizeof reason, "null_key: field '%s' is null", st->key_field);
+    st->dead.len = 0;
+    sh_json_record(&st->dead, r);
+    (*st->null_keys)++;
+    return st->host->dead_letter(st->ctx, st->dead.data ? st->dead.data : "",
+                                 st->dead.len, reason, r);
+}
+
+/* --- callbacks ------------------------------------------------------------ */
+
+static sh_rc ss_process(void *state, uint32_t input, const sh_record *recs,
+                        size_t n)
+{
+    ss_state *st = state;
+    int64_t now = st->host->mono_ms(st->ctx);
+    st->nlate = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sh_record *r = &recs[i];
+        const ss_fields *f = ss_fields_for(st, r->schema);
+        if (!f)
+            return SH_FATAL;
+        const sh_value *kv = &r->values[f->key];
+        if (kv->type != SH_INT) {
+            sh_rc rc = ss_dead_null_key(st, r);
+            if (rc != SH_OK)
+                return rc;
+            continue;
+        }
+        (*st->events_in)++;
+        int late;
+        if (ss_clock_observe(&st->clock, r->slot, r->time, now) != 0) {
+            st->host->log(st->ctx, SH_LOG_ERROR, "out of memory tracking slot %d", (int)r->slot);
+            return SH_FATAL;
+        }
+        sh_rc rc = ss_apply(st, r, f, kv->u.i, &late);
+        if (rc != SH_OK)
+            return rc;
+        if (late && ss_queue_late(st, r) != 0) {
+            st->host->log(st->ctx, SH_LOG_ERROR, "out of memory queueing late records");
+            return SH_FATAL;
+        }
+    }
+    *st->open_gauge = st->store.n;
+    if (st->nlate) {
+        sh_rc rc = st->host->emit(st->ctx, SS_PORT_LATE, st->late, st->nlate);
+        st->nlate = 0;
+        if (rc != SH_OK)
+            return rc;
+    }
+    return ss_advance(st, now);
+}
+
+static sh_rc ss_watermark(void *state, int64_t wm)
+{
+    ss_state *st = state;
+    if (wm > st->host_wm)
+        st->host_wm = wm;
+    return ss_advance(st, st->host->mono_ms(st->ctx));
+}
+
+static sh_rc ss_tick(void *state, int64_t now_ms)
+{
+    ss_state *st = state;
+    (void)now_ms; /* idleness is measured on the monotonic clock */
+    return ss_advance(st, st->host->mono_ms(st->ctx));
+}
+
+static void ss_lower(int64_t *min_offset, size_t nslots, int32_t slot, int64_t off)
+{
+    if (slot >= 0 && (size_t)slot < nslots && off < min_offset[slot])
+        min_offset[slot] = off;
+}
+
+static void ss_held(void *state, int64_t *min_offset, size_t nslots)
+{
+    const ss_state *st = state;
+    const ss_store *S = &st->store;
+    for (uint32_t i = 0; i < S->cap; i++) {
+        const ss_sess *s = &S->tab[i];
+        if (!s->used)
+            continue;
+        ss_lower(min_offset, nslots, s->slot, s->min_offset);
+        uint32_t nh;
+        const ss_hold *h = ss_sess_holds(S, s, &nh);
+        for (uint32_t k = 0; k < nh; k++)
+            ss_lower(min_offset, nslots, h[k].slot, h[k].offset);
+    }
+}
+
+static void ss_destroy(void *state)
+{
+    ss_state *st = state;
+    if (!st)
+        return;
+    ss_store_free(&st->store);
+    ss_depts_free(&st->depts);
+    ss_clock_free(&st->clock);
+    ss_output_free(&st->out);
+    sh_buf_free(&st->dead);
+    free(st->fields);
+    free(st->late);
+    free(st->merge_starts);
+    free(st);
+}
+
+/* A config string that must not be empty. */
+static const char *ss_name_cfg(const sh_host *host, sh_ctx *ctx, const char *key)
+{
+    const char *v = host->cfg_str(ctx, key);
+    if (!v || !*v) {
+        host->log(ctx, SH_LOG_ERROR, "%s: %s is empty; name a field (or drop the "
+                  "line for the default)", host->cfg_where(ctx, key), key);
+        return NULL;
+    }
+    return v;
+}
+
+static sh_rc ss_init(const sh_host *host, sh_ctx *ctx, void **state)
+{
+    ss_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        host->log(ctx, SH_LOG_ERROR, "out of memory");
+        return SH_FATAL;
+    }
+    st->host = host;
+    st->ctx = ctx;
+    st->gap = host->cfg_int(ctx, "gap");
+    st->out_of_orderness = host->cfg_int(ctx, "out_of_orderness");
+    st->idleness = host->cfg_int(ctx, "idleness");
+    st->key_field = ss_name_cfg(host, ctx, "key");
+    st->event_type_field = ss_name_cfg(host, ctx, "event_type_field");
+    st->product_type_field = ss_name_cfg(host, ctx, "product_type_field");
+    const char *index = ss_name_cfg(host, ctx, "index");
+    int ok = st->key_field && st->event_type_field && st->product_type_field && index;
+    if (st->gap < 1) {
+        host->log(ctx, SH_LOG_ERROR, "%s: gap must be at least 1ms (e.g. gap = 1s)",
+                  host->cfg_where(ctx, "gap"));
+        ok = 0;
+    }
+    if (!ok) {
+        free(st);
+        return SH_FATAL;
+    }
+    st->out_schema = (sh_schema){.name = index, .nfields = SS_NFIELDS,
+                                 .fields = ss_out_fields};
+    st->wm = st->host_wm = INT64_MIN;
+    ss_depts_init(&st->depts);
+    ss_clock_init(&st->clock);
+    if (ss_store_init(&st->store) != 0) {
+        host->log(ctx, SH_LOG_ERROR, "out of memory");
+        ss_destroy(st);
+        return SH_FATAL;
+    }
+    st->events_in = host->counter(ctx, "events_in", "events received");
+    st->sessions_out = host->counter(ctx, "sessions_out", "sessions emitted");
+    st->late_events = host->counter(ctx, "late_events_total",
+                                    "events too late for their session, sent to the late output");
+    st->null_keys = host->counter(ctx, "null_keys_total",
+                                  "events without a key value, sent to the dead-letter output");
+    st->open_gauge = host->gauge(ctx, "open_sessions", "sessions waiting for the watermark");
+    st->wm_gauge = host->gauge(ctx, "watermark", "event-time watermark, ms since the epoch");
+    *state = st;
+    return SH_OK;
+}
+
+static const sh_plugin ss_plugin = {
+    SH_PLUGIN_MAGIC,
+    .name = "session",
+    .version = "1.0.0",
+    .kind = SH_TRANSFORM,
+    .description = "per-key event-time session windows with Flink's merge, "
+                   "watermark and late-data rules",
+    .config = ss_config,
+    .outputs = ss_outputs,
+    .init = ss_init,
+    .process = ss_process,
+    .watermark = ss_watermark,
+    .tick = ss_tick,
+    .held = ss_held,
+    .destroy = ss_destroy,
+};
+
+SH_PLUGIN_EXPORT(ss_plugin)

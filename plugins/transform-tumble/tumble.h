@@ -1,0 +1,113 @@
+/* tumble.h - internals of the tumble transform shared by its files and its
+ * unit tests.  See README.md for what the plugin computes. */
+#ifndef TUMBLE_H
+#define TUMBLE_H
+
+#include "streamhost/plugin.h"
+
+/* Output fields of the counts stream (SEMANTICS.md section 5). */
+enum {
+    TB_C_COUNT,
+    TB_C_WITH_CHECKOUT,
+    TB_C_PERCENT,
+    TB_C_BEGIN,
+    TB_C_END,
+    TB_C_NFIELDS
+};
+/* Output fields of the departments stream. */
+enum { TB_D_NAME, TB_D_COUNT, TB_D_BEGIN, TB_D_END, TB_D_NFIELDS };
+
+#define TB_OUT_BATCH 256
+
+/* Department names interned to ids (tumble_names.c). */
+typedef struct tb_names {
+    uint32_t *slots; /* open addressing: id + 1, 0 = empty */
+    uint32_t cap;
+    sh_str *names;   /* by id; each ptr malloc'd */
+    uint64_t *hashes;
+    uint64_t *stamp; /* by id: last session that counted it (dedupe) */
+    uint32_t n, capn;
+} tb_names;
+
+#define TB_NAME_OOM UINT32_MAX
+void tb_names_free(tb_names *t);
+uint32_t tb_name_intern(tb_names *t, const char *p, size_t len);
+
+/* One open 10-second (by default) window. */
+typedef struct tb_window {
+    int64_t start;
+    uint64_t sessions, with_checkout;
+    uint32_t *dept_counts; /* by department id */
+    uint32_t ndepts;
+    int64_t *held;         /* by slot: lowest input offset, INT64_MAX none */
+    uint32_t nheld;
+} tb_window;
+
+/* Field positions of one input schema, resolved once. */
+typedef struct tb_fields {
+    const sh_schema *schema;
+    int checkout, depts;
+} tb_fields;
+
+/* A department of a fired window, for sorting by name. */
+typedef struct tb_dept_count {
+    sh_str name;
+    uint32_t count;
+} tb_dept_count;
+
+typedef struct tb_output {
+    sh_record recs[TB_OUT_BATCH];
+    sh_value vals[TB_OUT_BATCH][TB_C_NFIELDS];
+    size_t n;
+    char *text; /* ids of the batch; never moved while records point in */
+    size_t text_len, text_cap;
+} tb_output;
+
+typedef struct tb_state {
+    const sh_host *host;
+    sh_ctx *ctx;
+    int64_t size;
+    const char *checkout_field, *departments_field;
+    sh_schema counts_schema, depts_schema;
+
+    tb_window *windows; /* open windows by ascending start */
+    size_t nwin, capwin;
+    tb_names names;
+    uint64_t session_seq; /* numbers input sessions for tb_names.stamp */
+    int64_t wm;           /* windows with end - 1 <= wm have fired */
+
+    tb_fields *fields;
+    size_t nfields, capfields;
+    const tb_fields *last_fields;
+    sh_record *late;
+    size_t nlate, caplate;
+    tb_dept_count *sorted; /* scratch for firing */
+    size_t capsorted;
+    tb_output out;
+
+    uint64_t *sessions_in, *counts_out, *departments_out, *late_sessions;
+    int64_t *open_gauge, *wm_gauge;
+} tb_state;
+
+extern const sh_field tb_counts_fields[TB_C_NFIELDS];
+extern const sh_field tb_depts_fields[TB_D_NFIELDS];
+
+/* tumble_windows.c */
+int64_t tb_window_start(int64_t t, int64_t size);
+/* Last millisecond of the window starting at `start` (end - 1). */
+int64_t tb_window_last(const tb_state *st, int64_t start);
+/* Count one session record into its window (created when new). 0, or -1
+ * when memory ran out. */
+int tb_window_add(tb_state *st, int64_t start, const sh_record *r,
+                  const tb_fields *f);
+/* Emit every window whose last millisecond is <= st->wm, in start order. */
+sh_rc tb_windows_fire(tb_state *st);
+void tb_windows_free(tb_state *st);
+
+/* tumble_output.c */
+sh_rc tb_output_counts(tb_state *st, const tb_window *w);
+sh_rc tb_output_dept(tb_state *st, const tb_window *w, sh_str name, uint32_t count);
+sh_rc tb_output_flush(tb_state *st);
+void tb_output_free(tb_output *o);
+
+#endif

@@ -1,0 +1,231 @@
+/* tumble_plugin.c - the "tumble" transform: epoch-aligned tumbling windows
+ * over session records (SEMANTICS.md section 5).  Descriptor, config and
+ * callbacks; windows live in tumble_windows.c, documents in tumble_output.c. */
+#include "tumble.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const sh_config_key tb_config[] = {
+    {"size", SH_CFG_DURATION, "10s", 0,
+     "window length; windows are aligned to the epoch and a session counts in "
+     "the window holding its end - 1"},
+    {"counts_index", SH_CFG_STRING, "user_session_counts", 0,
+     "stream name of the per-window session counts"},
+    {"departments_index", SH_CFG_STRING, "departments_count", 0,
+     "stream name of the per-window department counts"},
+    {"checkout_field", SH_CFG_STRING, "orderCheckoutEventCount", 0,
+     "INT field of the input; non-zero marks a session with a checkout"},
+    {"departments_field", SH_CFG_STRING, "deptList", 0,
+     "STRLIST field of the input with the session's departments"},
+    {NULL, 0, NULL, 0, NULL}};
+
+static const char *const tb_outputs[] = {"late", NULL};
+
+#define TB_PORT_LATE 1
+
+static const char *tb_type_name(uint32_t t)
+{
+    static const char *names[] = {"NULL", "INT", "DOUBLE", "STRING", "BOOL", "STRLIST"};
+    return t < sizeof names / sizeof names[0] ? names[t] : "unknown";
+}
+
+static int tb_field_of(tb_state *st, const sh_schema *s, const char *cfg_key,
+                       const char *name, uint32_t type)
+{
+    int i = sh_schema_field(s, name);
+    if (i < 0) {
+        st->host->log(st->ctx, SH_LOG_ERROR,
+                      "%s: records of stream '%s' have no field '%s'; set %s to "
+                      "one of its fields", st->host->cfg_where(st->ctx, cfg_key),
+                      s->name, name, cfg_key);
+        return -1;
+    }
+    if (s->fields[i].type != type) {
+        st->host->log(st->ctx, SH_LOG_ERROR,
+                      "%s: field '%s' of stream '%s' is %s, not %s; set %s to "
+                      "a field of type %s", st->host->cfg_where(st->ctx, cfg_key),
+                      name, s->name, tb_type_name(s->fields[i].type),
+                      tb_type_name(type), cfg_key, tb_type_name(type));
+        return -1;
+    }
+    return i;
+}
+
+/* Field positions for records of `schema`, resolved on first sight. */
+static const tb_fields *tb_fields_for(tb_state *st, const sh_schema *schema)
+{
+    if (st->last_fields && st->last_fields->schema == schema)
+        return st->last_fields;
+    for (size_t i = 0; i < st->nfields; i++)
+        if (st->fields[i].schema == schema)
+            return st->last_fields = &st->fields[i];
+    tb_fields f = {.schema = schema};
+    f.checkout = tb_field_of(st, schema, "checkout_field", st->checkout_field, SH_INT);
+    f.depts = tb_field_of(st, schema, "departments_field", st->departments_field,
+                          SH_STRLIST);
+    if (f.checkout < 0 || f.depts < 0)
+        return NULL;
+    if (st->nfields == st->capfields) {
+        size_t cap = st->capfields ? st->capfields * 2 : 4;
+        tb_fields *a = realloc(st->fields, cap * sizeof *a);
+        if (!a)
+            return NULL;
+        st->fields = a;
+        st->capfields = cap;
+    }
+    st->fields[st->nfields] = f;
+    return st->last_fields = &st->fields[st->nfields++];
+}
+
+static int tb_queue_late(tb_state *st, const sh_record *r)
+{
+    if (st->nlate == st->caplate) {
+        size_t cap = st->caplate ? st->caplate * 2 : 64;
+        sh_record *a = realloc(st->late, cap * sizeof *a);
+        if (!a)
+            return -1;
+        st->late = a;
+        st->caplate = cap;
+    }
+    st->late[st->nlate++] = *r; /* valid until process() returns */
+    (*st->late_sessions)++;
+    return 0;
+}
+
+static sh_rc tb_process(void *state, uint32_t input, const sh_record *recs, size_t n)
+{
+    tb_state *st = state;
+    st->nlate = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sh_record *r = &recs[i];
+        const tb_fields *f = tb_fields_for(st, r->schema);
+        if (!f)
+            return SH_FATAL;
+        (*st->sessions_in)++;
+        int64_t start = tb_window_start(r->time, st->size);
+        int bad;
+        if (tb_window_last(st, start) <= st->wm)
+            bad = tb_queue_late(st, r); /* its window already fired */
+        else
+            bad = tb_window_add(st, start, r, f);
+        if (bad) {
+            st->host->log(st->ctx, SH_LOG_ERROR, "out of memory with %zu open windows",
+                          st->nwin);
+            return SH_FATAL;
+        }
+    }
+    if (st->nlate) {
+        sh_rc rc = st->host->emit(st->ctx, TB_PORT_LATE, st->late, st->nlate);
+        st->nlate = 0;
+        return rc;
+    }
+    return SH_OK;
+}
+
+/* The input watermark advanced: fire complete windows, then forward it. */
+static sh_rc tb_watermark(void *state, int64_t wm)
+{
+    tb_state *st = state;
+    if (wm <= st->wm)
+        return SH_OK;
+    st->wm = wm;
+    *st->wm_gauge = wm;
+    sh_rc rc = tb_windows_fire(st);
+    if (rc != SH_OK)
+        return rc;
+    return st->host->emit_watermark(st->ctx, wm);
+}
+
+static void tb_held(void *state, int64_t *min_offset, size_t nslots)
+{
+    const tb_state *st = state;
+    for (size_t i = 0; i < st->nwin; i++) {
+        const tb_window *w = &st->windows[i];
+        for (uint32_t s = 0; s < w->nheld && s < nslots; s++)
+            if (w->held[s] < min_offset[s])
+                min_offset[s] = w->held[s];
+    }
+}
+
+static void tb_destroy(void *state)
+{
+    tb_state *st = state;
+    if (!st)
+        return;
+    tb_windows_free(st);
+    tb_names_free(&st->names);
+    tb_output_free(&st->out);
+    free(st->fields);
+    free(st->late);
+    free(st->sorted);
+    free(st);
+}
+
+static const char *tb_name_cfg(const sh_host *host, sh_ctx *ctx, const char *key)
+{
+    const char *v = host->cfg_str(ctx, key);
+    if (!v || !*v) {
+        host->log(ctx, SH_LOG_ERROR, "%s: %s is empty; give a name (or drop the "
+                  "line for the default)", host->cfg_where(ctx, key), key);
+        return NULL;
+    }
+    return v;
+}
+
+static sh_rc tb_init(const sh_host *host, sh_ctx *ctx, void **state)
+{
+    tb_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        host->log(ctx, SH_LOG_ERROR, "out of memory");
+        return SH_FATAL;
+    }
+    st->host = host;
+    st->ctx = ctx;
+    st->size = host->cfg_int(ctx, "size");
+    st->checkout_field = tb_name_cfg(host, ctx, "checkout_field");
+    st->departments_field = tb_name_cfg(host, ctx, "departments_field");
+    const char *counts = tb_name_cfg(host, ctx, "counts_index");
+    const char *depts = tb_name_cfg(host, ctx, "departments_index");
+    int ok = st->checkout_field && st->departments_field && counts && depts;
+    if (st->size < 1) {
+        host->log(ctx, SH_LOG_ERROR, "%s: size must be at least 1ms (e.g. size = 10s)",
+                  host->cfg_where(ctx, "size"));
+        ok = 0;
+    }
+    if (!ok) {
+        free(st);
+        return SH_FATAL;
+    }
+    st->counts_schema = (sh_schema){counts, TB_C_NFIELDS, tb_counts_fields};
+    st->depts_schema = (sh_schema){depts, TB_D_NFIELDS, tb_depts_fields};
+    st->wm = INT64_MIN;
+    st->sessions_in = host->counter(ctx, "sessions_in", "session records received");
+    st->counts_out = host->counter(ctx, "counts_out", "window count documents emitted");
+    st->departments_out = host->counter(ctx, "departments_out",
+                                        "department count documents emitted");
+    st->late_sessions = host->counter(ctx, "late_sessions_total",
+                                      "sessions for already fired windows, sent to the late output");
+    st->open_gauge = host->gauge(ctx, "open_windows", "windows waiting for the watermark");
+    st->wm_gauge = host->gauge(ctx, "watermark", "event-time watermark, ms since the epoch");
+    *state = st;
+    return SH_OK;
+}
+
+static const sh_plugin tb_plugin = {
+    SH_PLUGIN_MAGIC,
+    .name = "tumble",
+    .version = "1.0.0",
+    .kind = SH_TRANSFORM,
+    .description = "epoch-aligned tumbling windows over sessions: session counts, "
+                   "checkout share and department counts",
+    .config = tb_config,
+    .outputs = tb_outputs,
+    .init = tb_init,
+    .process = tb_process,
+    .watermark = tb_watermark,
+    .held = tb_held,
+    .destroy = tb_destroy,
+};
+
+SH_PLUGIN_EXPORT(tb_plugin)
