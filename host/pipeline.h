@@ -77,7 +77,8 @@ struct pipeline {
     size_t nslots, capslots;
     /* [streamhost] settings */
     int64_t commit_interval_ms, shutdown_timeout_ms, batch_size, tick_ms;
-    int progress;          /* 0 off, 1 on */
+    int progress;          /* 0 off, 1 auto, 2 on */
+    double progress_interval_s;
     int64_t metrics_port;
     const char *dead_letter_topic, *dead_letter_file, *metrics_address;
     volatile int stop_requested;

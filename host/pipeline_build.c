@@ -270,6 +270,7 @@ static void host_settings(pipeline *pl, cfg_section *hs)
     pl->dead_letter_topic = inst_cfg(&tmp, "dead_letter.topic", NULL);
     pl->dead_letter_file = inst_cfg(&tmp, "dead_letter.file", NULL);
     pl->metrics_address = inst_cfg(&tmp, "metrics.address", NULL);
+    pl->progress_interval_s = (double)sh_value_int(SH_CFG_DURATION, inst_cfg(&tmp, "progress.interval", NULL)) / 1000.0;
     const char *prog = inst_cfg(&tmp, "progress", NULL);
     pl->progress = strcmp(prog, "off") == 0 ? 0 : strcmp(prog, "on") == 0 ? 2 : 1;
     const char *lvl = inst_cfg(&tmp, "log.level", NULL);

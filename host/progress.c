@@ -12,7 +12,8 @@
 static int tty;
 static int line_shown;
 static double t0, last_t, last_log;
-static uint64_t last_in, last_out;
+#define MAXC 64
+static uint64_t last_count[MAXC];
 
 static double now_s(void)
 {
@@ -35,22 +36,9 @@ void progress_start(pipeline *pl)
     if (pl->progress == 0)
         tty = 0;
     t0 = last_t = last_log = now_s();
-    last_in = last_out = 0;
+    memset(last_count, 0, sizeof last_count);
     if (tty)
         sh_log_before_write = clear_line;
-}
-
-/* records emitted by sources / accepted by sinks */
-static void totals(pipeline *pl, uint64_t *src, uint64_t *snk)
-{
-    *src = *snk = 0;
-    for (size_t i = 0; i < pl->ninsts; i++) {
-        instance *in = pl->insts[i];
-        if (in->kind == SH_SOURCE && in->m_out)
-            *src += in->m_out->counter;
-        if (in->kind == SH_SINK && in->m_in)
-            *snk += in->m_in->counter;
-    }
 }
 
 static void fmt_rate(char *buf, size_t n, double r)
@@ -63,6 +51,8 @@ static void fmt_rate(char *buf, size_t n, double r)
         snprintf(buf, n, "%.0f/s", r);
 }
 
+/* One segment per source (records out) and sink (records in):
+ * "generator 50000 (91.0k/s)". */
 void progress_update(pipeline *pl, int final)
 {
     if (pl->progress == 0)
@@ -70,32 +60,38 @@ void progress_update(pipeline *pl, int final)
     double t = now_s();
     if (!final && t - last_t < (tty ? 0.5 : 1.0))
         return;
-    uint64_t src, snk;
-    totals(pl, &src, &snk);
     double dt = t - last_t > 0 ? t - last_t : 1;
-    char rin[32], rout[32];
-    fmt_rate(rin, sizeof rin, (double)(src - last_in) / dt);
-    fmt_rate(rout, sizeof rout, (double)(snk - last_out) / dt);
+    char line[1024];
+    size_t o = (size_t)snprintf(line, sizeof line, "%6.1fs", t - t0);
+    for (size_t i = 0; i < pl->ninsts && i < MAXC; i++) {
+        instance *in = pl->insts[i];
+        if (in->kind == SH_TRANSFORM || !in->m_in)
+            continue;
+        uint64_t c = in->kind == SH_SOURCE ? in->m_out->counter : in->m_in->counter;
+        char rate[32];
+        fmt_rate(rate, sizeof rate, (double)(c - last_count[i]) / dt);
+        last_count[i] = c;
+        if (o < sizeof line)
+            o += (size_t)snprintf(line + o, sizeof line - o, " | %s %llu (%s)", in->name, (unsigned long long)c,
+                                  rate);
+    }
     int64_t open = metrics_gauge_sum(NULL, "open_sessions");
     uint64_t late = metrics_sum(NULL, "late_events_total");
     uint64_t dead = metrics_sum(NULL, "dead_letters_total");
-    char line[512];
-    snprintf(line, sizeof line,
-             "%6.1fs | in %llu (%s) | out %llu docs (%s) | open sessions %lld | late %llu | dead letters %llu",
-             t - t0, (unsigned long long)src, rin, (unsigned long long)snk, rout, (long long)open,
-             (unsigned long long)late, (unsigned long long)dead);
+    int64_t lag = metrics_gauge_sum(NULL, "consumer_lag");
+    if (o < sizeof line)
+        snprintf(line + o, sizeof line - o, " | lag %lld | open sessions %lld | late %llu | dead letters %llu",
+                 (long long)lag, (long long)open, (unsigned long long)late, (unsigned long long)dead);
     if (tty) {
         fprintf(stderr, "\r\033[K%s", line);
         fflush(stderr);
         line_shown = 1;
-    } else if (t - last_log >= 10.0 || final) {
+    } else if (t - last_log >= pl->progress_interval_s || final) {
         if (!final)
             sh_log(SH_LOG_INFO, NULL, "progress: %s", line);
         last_log = t;
     }
     last_t = t;
-    last_in = src;
-    last_out = snk;
 }
 
 void progress_summary(pipeline *pl)

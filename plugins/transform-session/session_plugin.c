@@ -4,6 +4,8 @@
  * session_store.c (state), slot_clock.c (watermarks), session_output.c. */
 #include "session.h"
 
+#include <stddef.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +115,14 @@ static sh_rc ss_fire(ss_state *st)
 static sh_rc ss_advance(ss_state *st, int64_t now)
 {
     int64_t wm = INT64_MIN;
+    /* partitions assigned upstream but silent so far hold the watermark back */
+    if (st->host->size >= offsetof(sh_host, upstream_slots) + sizeof(void *) && st->host->upstream_slots) {
+        int32_t slots[256];
+        size_t n = st->host->upstream_slots(st->ctx, slots, 256);
+        for (size_t i = 0; i < n && i < 256; i++)
+            if (ss_clock_announce(&st->clock, slots[i], now) != 0)
+                return SH_RETRY;
+    }
     (void)ss_clock_watermark(&st->clock, st->out_of_orderness, st->idleness,
                              now, &wm);
     if (st->host_wm > wm)

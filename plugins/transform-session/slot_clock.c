@@ -17,7 +17,7 @@ void ss_clock_free(ss_clock *c)
     memset(c, 0, sizeof *c);
 }
 
-int ss_clock_observe(ss_clock *c, int32_t slot, int64_t ts, int64_t now_ms)
+static ss_slot_time *slot_entry(ss_clock *c, int32_t slot)
 {
     size_t i = (slot >= 0 && slot < SS_CLOCK_MAX_SLOTS) ? (size_t)slot + 1 : 0;
     if (i >= c->n) {
@@ -26,13 +26,30 @@ int ss_clock_observe(ss_clock *c, int32_t slot, int64_t ts, int64_t now_ms)
             n *= 2;
         ss_slot_time *s = realloc(c->slots, n * sizeof *s);
         if (!s)
-            return -1;
+            return NULL;
         for (size_t k = c->n; k < n; k++)
             s[k] = (ss_slot_time){.max_ts = INT64_MIN, .last_ms = INT64_MIN};
         c->slots = s;
         c->n = n;
     }
-    ss_slot_time *t = &c->slots[i];
+    return &c->slots[i];
+}
+
+int ss_clock_announce(ss_clock *c, int32_t slot, int64_t now_ms)
+{
+    ss_slot_time *t = slot_entry(c, slot);
+    if (!t)
+        return -1;
+    if (t->last_ms == INT64_MIN)
+        t->last_ms = now_ms; /* known, no event time yet: holds the minimum */
+    return 0;
+}
+
+int ss_clock_observe(ss_clock *c, int32_t slot, int64_t ts, int64_t now_ms)
+{
+    ss_slot_time *t = slot_entry(c, slot);
+    if (!t)
+        return -1;
     if (ts > t->max_ts)
         t->max_ts = ts;
     t->last_ms = now_ms;

@@ -2,7 +2,10 @@
  * combined as Flink combines per-partition watermarks: each slot's
  * watermark is its highest event time - out_of_orderness - 1; the operator's
  * is the minimum over slots that are not idle.  SH_NO_SLOT counts as a slot
- * of its own.  A slot is known only from its first record on. */
+ * of its own.  A slot is known from its first record on, or earlier when
+ * announced (an assigned Kafka partition that has not delivered yet): it
+ * then holds the watermark back, as a Flink split without data does, until
+ * it delivers or counts as idle. */
 #ifndef SLOT_CLOCK_H
 #define SLOT_CLOCK_H
 
@@ -24,6 +27,9 @@ void ss_clock_free(ss_clock *c);
 /* A record of `slot` with event time `ts` arrived at `now_ms`.  0, or -1 when
  * memory ran out. */
 int ss_clock_observe(ss_clock *c, int32_t slot, int64_t ts, int64_t now_ms);
+/* `slot` exists upstream (sh_host.upstream_slots): unless already known, it
+ * counts from now on, with no event time yet.  0, or -1 out of memory. */
+int ss_clock_announce(ss_clock *c, int32_t slot, int64_t now_ms);
 /* Minimum watermark over the slots heard from within `idleness` ms of
  * `now_ms` (idleness 0: never idle).  Returns 0 and leaves *wm alone when
  * every slot is idle or none was seen. */

@@ -349,6 +349,39 @@ static void test_watermark_slots_and_idleness(void **unused)
     ci_free(th);
 }
 
+/* An assigned partition that has not delivered yet (announced through
+ * upstream_slots) holds the watermark back, so its backlog is not late when
+ * it arrives after another partition's newer events. */
+static void test_silent_upstream_slot_holds_watermark(void **unused)
+{
+    (void)unused;
+    testhost *th = ci_session(NULL);
+    const sh_plugin *p = streamhost_plugin_entry(SH_ABI_VERSION);
+    int32_t up[] = {0, 1};
+    th_set_upstream_slots(th, up, 2);
+    th_set_now(th, 1000000);
+    const ci_event ev0[] = {{100000, 1, "x", "a", 0, 0}}; /* slot 0 far ahead */
+    assert_int_equal(ci_feed(th, ev0, 1), SH_OK);
+    assert_true(th_last_watermark(th) < 0); /* slot 1 silent: no progress */
+    const ci_event ev1[] = {{30000, 2, "home_page", "N/A", 1, 0}}; /* slot 1's backlog */
+    assert_int_equal(ci_feed(th, ev1, 1), SH_OK);
+    assert_int_equal(th_counter(th, "late_events_total"), 0);
+    assert_int_equal(th_last_watermark(th), 9999);
+    /* a slot that stays silent for the idleness time stops holding it back */
+    testhost *th2 = ci_session(NULL);
+    th_set_upstream_slots(th2, up, 2);
+    th_set_now(th2, 1000000);
+    assert_int_equal(ci_feed(th2, ev0, 1), SH_OK);
+    assert_true(th_last_watermark(th2) < 0);
+    th_set_now(th2, 1000000 + 60000);
+    const ci_event ev0b[] = {{100001, 1, "x", "a", 0, 1}};
+    assert_int_equal(ci_feed(th2, ev0b, 1), SH_OK);
+    assert_int_equal(p->tick(th_state(th2), 0), SH_OK);
+    assert_int_equal(th_last_watermark(th2), 80000);
+    ci_free(th);
+    ci_free(th2);
+}
+
 /* idleness = 0 disables idleness; SH_NO_SLOT is a slot of its own. */
 static void test_no_idleness_and_no_slot(void **unused)
 {
@@ -576,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_late_event),
         cmocka_unit_test(test_fires_on_watermark),
         cmocka_unit_test(test_watermark_slots_and_idleness),
+        cmocka_unit_test(test_silent_upstream_slot_holds_watermark),
         cmocka_unit_test(test_no_idleness_and_no_slot),
         cmocka_unit_test(test_held_offsets),
         cmocka_unit_test(test_many_departments),
