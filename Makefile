@@ -114,6 +114,15 @@ install: all
 run: all
 	$(BUILD)/streamhost run conf/quickstart.ini
 
+# Benchmarks against the real local Kafka (started if needed); appends to bench/RESULTS.md.
+bench: all
+	BUILD=$(BUILD) bench/run.sh
+
+# The reference deployment locally: Kafka + OpenSearch, generator and analytics
+# as two processes, document counts per index refreshing until Ctrl-C.
+demo: all
+	BUILD=$(BUILD) scripts/demo.sh
+
 stack-up:
 	scripts/kafka.sh start
 	scripts/opensearch.sh start
