@@ -1,0 +1,297 @@
+/* delivery.c - what happens to a batch from sealing to resolution.
+ *
+ * Every document ends exactly one way: indexed (2xx item), or handed to the
+ * host's dead-letter output (rejected item, single document too large, or
+ * retry.max_attempts exhausted).  Until then its bytes stay in a batch:
+ *
+ *   connection error, 429, 5xx, other 4xx  -> whole batch again after backoff
+ *   413 Request Entity Too Large           -> split in halves, resent now
+ *   200 with item errors                   -> 429/5xx items again after
+ *                                             backoff, others dead-lettered
+ *
+ * Whole-request 4xx (400, 401, 403, 404) are retried too, like Logstash does:
+ * they come from configuration (credentials, permissions, url) that an
+ * operator can fix while the sink waits and back-pressure holds the sources,
+ * whereas dead-lettering on them would divert every document at once.  They
+ * are logged as errors with the likely fix. */
+#include "opensearch_sink.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- resolving documents ------------------------------------------------ */
+
+static void resolve(os_sink *s, const os_doc *d)
+{
+    ack_ledger_done(&s->ledger, d->seq);
+    s->live_docs--;
+}
+
+/* Hands one document to the dead-letter output.  If the host cannot take
+ * it, the document stays unresolved (never acknowledged) and the pipeline
+ * stops, so the source re-reads it after restart. */
+static void dead_letter_doc(os_sink *s, const os_batch *b, const os_doc *d, const char *reason)
+{
+    size_t len;
+    const char *src = os_doc_source(b, d, &len);
+    /* provenance only: the record's values are long gone */
+    sh_record origin;
+    memset(&origin, 0, sizeof origin);
+    origin.schema = d->schema;
+    origin.time = d->time;
+    origin.slot = d->slot;
+    origin.offset = d->offset;
+    if (s->host->dead_letter(s->ctx, src, len, reason, &origin) != SH_OK) {
+        if (!s->fatal)
+            s->host->log(s->ctx, SH_LOG_ERROR,
+                         "the dead-letter output refused a document (%s); stopping so that "
+                         "nothing is lost",
+                         reason);
+        s->fatal = 1;
+        return;
+    }
+    (*s->m.docs_rejected)++;
+    resolve(s, d);
+}
+
+void os_dead_letter_batch(os_sink *s, os_batch *b, const char *reason)
+{
+    for (size_t i = 0; i < b->ndocs; i++)
+        dead_letter_doc(s, b, &b->docs[i], reason);
+}
+
+/* ---- retries ------------------------------------------------------------- */
+
+/* Schedules b again after backoff, or dead-letters it when attempts run out. */
+static void retry_later(os_sink *s, os_batch *b, const char *why)
+{
+    b->attempts++;
+    uint32_t max = s->cfg.retry_max_attempts;
+    if (max && b->attempts > max) {
+        char reason[512];
+        snprintf(reason, sizeof reason, "opensearch_undeliverable: gave up after %u attempts: %s",
+                 b->attempts, why);
+        os_dead_letter_batch(s, b, reason);
+        os_batch_release(s, b);
+        return;
+    }
+    (*s->m.retries)++;
+    b->not_before = s->host->mono_ms(s->ctx) +
+                    os_backoff_ms(b->attempts, s->cfg.retry_initial_ms, s->cfg.retry_max_ms, &s->rng);
+    os_queue_push_front(&s->pending, b);
+}
+
+static void fail_request(os_sink *s, os_batch *b, long status, const char *why)
+{
+    (*s->m.request_failures)++;
+    os_note_failure(s, "bulk request", status, why);
+    retry_later(s, b, why);
+}
+
+/* ---- per-item results ----------------------------------------------------- */
+
+typedef struct item_walk {
+    os_sink *s;
+    os_batch *b;
+    os_batch *retry; /* the 429/5xx items, built lazily */
+    size_t cursor;   /* items before it are handled */
+    size_t nretry;
+    char first_retry_why[160];
+    int oom;
+} item_walk;
+
+static void indexed_until(item_walk *w, size_t end)
+{
+    for (; w->cursor < end; w->cursor++) {
+        resolve(w->s, &w->b->docs[w->cursor]);
+        (*w->s->m.docs_indexed)++;
+    }
+}
+
+static void on_item(void *arg, size_t i, int status, const char *type, const char *reason)
+{
+    item_walk *w = arg;
+    indexed_until(w, i);
+    w->cursor = i + 1;
+    const os_doc *d = &w->b->docs[i];
+    if (os_item_verdict(status) == OS_ITEM_RETRY) {
+        if (!w->retry)
+            w->retry = os_batch_get(w->s);
+        if (!w->retry || os_batch_copy_doc(w->retry, w->b, d) != 0) {
+            w->oom = 1;
+            return;
+        }
+        if (!w->nretry++)
+            snprintf(w->first_retry_why, sizeof w->first_retry_why, "item %d %s: %s", status,
+                     type, reason);
+        return;
+    }
+    char why[640];
+    snprintf(why, sizeof why, "opensearch_rejected: %d %s: %s", status, type, reason);
+    dead_letter_doc(w->s, w->b, d, why);
+}
+
+static void complete_items(os_sink *s, os_request *rq, os_batch *b)
+{
+    char err[256];
+    item_walk w = {.s = s, .b = b};
+    long ok = os_bulk_response_parse(rq->resp.data, rq->resp.len, b->ndocs, on_item, &w, err,
+                                      sizeof err);
+    if (ok < 0) {
+        fail_request(s, b, 0, err);
+        return;
+    }
+    indexed_until(&w, b->ndocs);
+    if (ok > 0)
+        os_note_success(s);
+    if (w.oom) {
+        s->host->log(s->ctx, SH_LOG_ERROR, "out of memory keeping documents for retry");
+        s->fatal = 1;
+    }
+    if (w.retry) {
+        w.retry->attempts = b->attempts;
+        os_batch_account(s, w.retry);
+        os_note_failure(s, "bulk request (some documents)", 429, w.first_retry_why);
+        retry_later(s, w.retry, w.first_retry_why);
+    }
+    os_batch_release(s, b);
+}
+
+/* ---- 413: halve until it fits ------------------------------------------- */
+
+static void split_batch(os_sink *s, os_batch *b)
+{
+    (*s->m.request_failures)++;
+    if (b->ndocs == 1) {
+        char why[256];
+        snprintf(why, sizeof why,
+                 "opensearch_rejected: 413 request_too_large: a document of %u bytes is larger "
+                 "than the cluster accepts (http.max_content_length)",
+                 b->docs[0].len);
+        os_dead_letter_batch(s, b, why);
+        os_batch_release(s, b);
+        return;
+    }
+    if (!s->warned_413) {
+        s->warned_413 = 1;
+        s->host->log(s->ctx, SH_LOG_WARN,
+                     "a bulk request of %zu bytes was too large for the cluster (413); sending it "
+                     "in halves. Lower batch.max_bytes below the cluster's http.max_content_length",
+                     b->body.len);
+    }
+    size_t half = b->ndocs / 2;
+    os_batch *first = os_batch_get(s), *second = os_batch_get(s);
+    int ok = first && second;
+    for (size_t i = 0; ok && i < b->ndocs; i++)
+        ok = os_batch_copy_doc(i < half ? first : second, b, &b->docs[i]) == 0;
+    if (!ok) {
+        /* keep the documents: resend the whole batch later instead */
+        if (first)
+            os_batch_release(s, first);
+        if (second)
+            os_batch_release(s, second);
+        retry_later(s, b, "413, and no memory to split the batch");
+        return;
+    }
+    first->attempts = second->attempts = b->attempts;
+    os_batch_account(s, first);
+    os_batch_account(s, second);
+    os_batch_release(s, b);
+    os_queue_push_front(&s->pending, second);
+    os_queue_push_front(&s->pending, first);
+}
+
+/* ---- completion ----------------------------------------------------------- */
+
+void os_delivery_complete(os_sink *s, os_request *rq, CURLcode cc, long status)
+{
+    if (rq->template_idx >= 0) {
+        os_template_complete(s, rq, cc, status);
+        rq->template_idx = -1;
+        return;
+    }
+    os_batch *b = rq->batch;
+    rq->batch = NULL;
+    if (!b)
+        return;
+    os_batch_account(s, b);
+    char why[400];
+    if (cc != CURLE_OK) {
+        snprintf(why, sizeof why, "%s", rq->errbuf[0] ? rq->errbuf : curl_easy_strerror(cc));
+        fail_request(s, b, 0, why);
+    } else if (status == 413) {
+        split_batch(s, b);
+    } else if (status >= 200 && status < 300) {
+        complete_items(s, rq, b);
+    } else {
+        char sum[300];
+        os_error_summary(rq->resp.data, rq->resp.len, sum, sizeof sum);
+        snprintf(why, sizeof why, "HTTP %ld %s", status, sum);
+        fail_request(s, b, status, why);
+    }
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+void os_dispatch(os_sink *s)
+{
+    int64_t now = s->host->mono_ms(s->ctx);
+    if (!s->templates_ready) {
+        for (int i = 0; i < OS_NTEMPLATES && s->in_flight < s->nreqs; i++) {
+            os_template *t = &s->templates[i];
+            if (t->state == OS_TPL_WAITING && t->not_before <= now &&
+                os_http_start_template(s, i) == 0)
+                t->state = OS_TPL_IN_FLIGHT;
+        }
+        if (!os_templates_settled(s))
+            return;
+        s->templates_ready = 1;
+        s->host->log(s->ctx, SH_LOG_INFO, "index templates for %s* in place; sending documents",
+                     s->cfg.index_prefix);
+    }
+    os_batch *prev = NULL, *b = s->pending.head;
+    while (b && s->in_flight < s->nreqs) {
+        os_batch *next = b->next;
+        if (b->not_before > now) {
+            prev = b;
+            b = next;
+            continue;
+        }
+        /* unlink b */
+        if (prev)
+            prev->next = next;
+        else
+            s->pending.head = next;
+        if (s->pending.tail == b)
+            s->pending.tail = prev;
+        s->pending.n--;
+        b->next = NULL;
+        if (os_http_start_bulk(s, b) != 0) {
+            /* no memory for headers or compression: try again next time */
+            if (prev) {
+                b->next = prev->next;
+                prev->next = b;
+                if (s->pending.tail == prev)
+                    s->pending.tail = b;
+                s->pending.n++;
+            } else {
+                os_queue_push_front(&s->pending, b);
+            }
+            break;
+        }
+        os_batch_account(s, b); /* the gzip copy now counts too */
+        b = next;
+    }
+}
+
+void os_pump(os_sink *s)
+{
+    os_http_run(s, 0);
+    size_t before = s->in_flight;
+    os_dispatch(s);
+    if (s->in_flight > before)
+        os_http_run(s, 0);
+    *s->m.buffered_docs = (int64_t)s->live_docs;
+    *s->m.buffered_bytes = (int64_t)s->live_bytes;
+}
