@@ -58,6 +58,7 @@ struct ks {
     int32_t *nparts;
     int had_assignment;
     int ends_final; /* bounded: end offsets sampled after same-process producers finished */
+    char *last_meta; /* metadata of the last commit */
     rd_kafka_message_t **msgs;
     sh_record *recs;
     sh_value *vals;
@@ -83,6 +84,42 @@ static struct part *part_of(struct ks *s, const char *topic, int32_t partition)
         return &s->parts[t][partition];
     }
     return NULL;
+}
+
+/* After a restart: the committed offsets carry the replay fences of the
+ * snapshot they were taken at; hand them to the transforms before any
+ * re-read record arrives. */
+static void apply_committed_fences(struct ks *s, rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(parts);
+    rd_kafka_resp_err_t e = rd_kafka_committed(rk, c, 10000);
+    if (e) {
+        s->h->log(s->ctx, SH_LOG_WARN, "cannot read committed offsets: %s", rd_kafka_err2str(e));
+    } else {
+        const char *meta = NULL; /* metadata is sized, not NUL-terminated */
+        size_t mlen = 0;
+        int differ = 0;
+        for (int i = 0; i < c->cnt; i++) {
+            const rd_kafka_topic_partition_t *tp = &c->elems[i];
+            if (tp->offset < 0 || !tp->metadata || tp->metadata_size < 3)
+                continue;
+            if (!meta) {
+                meta = tp->metadata;
+                mlen = tp->metadata_size;
+            } else if (tp->metadata_size != mlen || memcmp(meta, tp->metadata, mlen) != 0) {
+                differ = 1;
+            }
+        }
+        if (differ)
+            s->h->log(s->ctx, SH_LOG_WARN, "committed replay fences differ between partitions; using the first");
+        if (meta) {
+            char *m = strndup(meta, mlen);
+            s->h->log(s->ctx, SH_LOG_INFO, "resuming from committed offsets (replay fences: %s)", m);
+            pipeline_apply_fences(s->ctx->pl, m);
+            free(m);
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(c);
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
@@ -112,6 +149,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         }
         s->had_assignment = 1;
         s->h->log(s->ctx, SH_LOG_INFO, "assigned %d partition(s)", parts->cnt);
+        apply_committed_fences(s, rk, parts);
         rd_kafka_assign(rk, parts);
     } else {
         for (int i = 0; i < parts->cnt; i++) {
@@ -396,7 +434,7 @@ static void ks_positions(void *st, int64_t *pos, size_t nslots)
         }
 }
 
-static void ks_commit(void *st, const int64_t *off, size_t nslots)
+static void ks_commit(void *st, const int64_t *off, size_t nslots, const char *meta)
 {
     struct ks *s = st;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
@@ -406,12 +444,19 @@ static void ks_commit(void *st, const int64_t *off, size_t nslots)
             if (!pt->assigned || (size_t)pt->slot >= nslots)
                 continue;
             int64_t o = off[pt->slot];
-            if (o == INT64_MAX || o < 0 || o == pt->committed)
+            if (o == INT64_MAX || o < 0 || (o == pt->committed && meta && s->last_meta &&
+                                            strcmp(meta, s->last_meta) == 0))
                 continue;
-            rd_kafka_topic_partition_list_add(l, s->topics[t], p)->offset = o;
+            rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(l, s->topics[t], p);
+            tp->offset = o;
+            /* the replay fences travel with the offsets, atomically */
+            tp->metadata = strdup(meta ? meta : "");
+            tp->metadata_size = strlen(tp->metadata);
             pt->committed = o;
         }
     if (l->cnt) {
+        free(s->last_meta);
+        s->last_meta = strdup(meta ? meta : "");
         rd_kafka_resp_err_t e = rd_kafka_commit(s->rk, l, 0);
         if (e)
             s->h->log(s->ctx, SH_LOG_WARN, "offset commit failed: %s (retried at the next commit)", rd_kafka_err2str(e));
@@ -459,6 +504,7 @@ static void ks_destroy(void *st)
     if (s->rk)
         rd_kafka_destroy(s->rk);
     avro_codec_free(s->codec);
+    free(s->last_meta);
     for (size_t t = 0; t < s->ntopics; t++) {
         free(s->topics[t]);
         free(s->parts[t]);

@@ -131,12 +131,76 @@ sh_rc pipeline_watermark(instance *from, int64_t wm)
     return SH_OK;
 }
 
+/* --- replay fences --------------------------------------------------------- */
+
+/* The lowest input time any transform fed (directly, or through stateless
+ * transforms) by `x` would need delivered again to rebuild its state. */
+static int64_t needed_downstream(instance *x, int depth)
+{
+    int64_t m = INT64_MAX;
+    for (size_t p = 0; p < x->nports && depth < 64; p++)
+        for (size_t e = 0; e < x->ports[p].nedges; e++) {
+            instance *c = x->ports[p].edges[e].to;
+            if (c->kind == SH_SINK)
+                continue; /* sinks: everything before the snapshot is acknowledged */
+            int64_t v = c->p->needed_from ? c->p->needed_from(c->state) : needed_downstream(c, depth + 1);
+            if (v < m)
+                m = v;
+        }
+    return m;
+}
+
+void pipeline_fences(pipeline *pl, char *out, size_t outlen)
+{
+    size_t o = (size_t)snprintf(out, outlen, "sh1");
+    for (size_t i = 0; i < pl->ninsts && o < outlen; i++) {
+        instance *x = pl->insts[i];
+        if (x->kind != SH_TRANSFORM || !x->p->settled || !x->state)
+            continue;
+        int64_t f = x->p->settled(x->state);
+        int64_t need = needed_downstream(x, 0);
+        if (need < f)
+            f = need;
+        /* Never below the fence this process was started with: what was
+         * final then stays final, while this process's own watermark starts
+         * again from the bottom as it re-reads. */
+        if (x->fence > f)
+            f = x->fence;
+        o += (size_t)snprintf(out + o, outlen - o, " %s=%lld", x->name, (long long)f);
+    }
+    if (o >= outlen) /* too many transforms for the metadata: no fences (safe: nothing dropped) */
+        snprintf(out, outlen, "sh1");
+}
+
+void pipeline_apply_fences(pipeline *pl, const char *meta)
+{
+    if (!meta || strncmp(meta, "sh1", 3) != 0)
+        return;
+    for (size_t i = 0; i < pl->ninsts; i++) {
+        instance *x = pl->insts[i];
+        if (x->kind != SH_TRANSFORM || !x->p->replay_fence || !x->state)
+            continue;
+        size_t nl = strlen(x->name);
+        for (const char *p = strchr(meta, ' '); p; p = strchr(p + 1, ' ')) {
+            if (strncmp(p + 1, x->name, nl) == 0 && p[1 + nl] == '=') {
+                int64_t f = strtoll(p + 2 + nl, NULL, 10);
+                if (f > INT64_MIN) {
+                    x->fence = f;
+                    x->p->replay_fence(x->state, f);
+                }
+                break;
+            }
+        }
+    }
+}
+
 /* --- commits ----------------------------------------------------------- */
 
 /* A snapshot of committable offsets, waiting for the sinks to acknowledge
  * everything they had received when it was taken. */
 struct pending_commit {
     int64_t *offsets;
+    char meta[1024]; /* replay fences of this snapshot */
     uint64_t *received; /* per instance (sinks only) */
     struct pending_commit *next;
 };
@@ -166,6 +230,7 @@ static struct pending_commit *snapshot(pipeline *pl)
             in->p->held(in->state, pc->offsets, pl->nslots);
         pc->received[i] = in->received;
     }
+    pipeline_fences(pl, pc->meta, sizeof pc->meta);
     return pc;
 }
 
@@ -186,7 +251,7 @@ static void free_pc(struct pending_commit *pc)
     free(pc);
 }
 
-static void do_commit(pipeline *pl, const int64_t *offsets)
+static void do_commit(pipeline *pl, const int64_t *offsets, const char *meta)
 {
     if (deadletter_flush(pl, 10000) != 0) {
         LOG_WARN("dead letters not yet durable; offsets not committed this time");
@@ -195,7 +260,7 @@ static void do_commit(pipeline *pl, const int64_t *offsets)
     for (size_t i = 0; i < pl->ninsts; i++) {
         instance *in = pl->insts[i];
         if (in->ext && in->ext->commit && in->state)
-            in->ext->commit(in->state, offsets, pl->nslots);
+            in->ext->commit(in->state, offsets, pl->nslots, meta);
     }
 }
 
@@ -214,7 +279,7 @@ static void commit_ready(pipeline *pl, struct commit_state *cs)
         ready = pc;
     }
     if (ready) {
-        do_commit(pl, ready->offsets);
+        do_commit(pl, ready->offsets, ready->meta);
         free_pc(ready);
     }
 }
@@ -333,6 +398,11 @@ int pipeline_run(pipeline *pl)
     for (size_t i = 0; i < pl->ninsts; i++)
         nsources += pl->insts[i]->kind == SH_SOURCE;
     int all_done = 0;
+    int64_t rate_start = mono_ms();
+    uint64_t rate_count = 0;
+    size_t batch = (size_t)pl->batch_size;
+    if (pl->rate_limit > 0 && (size_t)(pl->rate_limit / 20) < batch)
+        batch = pl->rate_limit / 20 > 0 ? (size_t)(pl->rate_limit / 20) : 1; /* ~50 ms of records per poll */
     LOG_INFO("pipeline running: %zu components; Ctrl-C stops it cleanly", pl->ninsts);
 
     while (!pl->stop_requested && !pl->failed) {
@@ -351,7 +421,9 @@ int pipeline_run(pipeline *pl)
                     continue;
                 /* several live sources: don't let one block the others */
                 int timeout = active > 1 ? 0 : (int)pl->tick_ms;
-                sh_rc rc = in->p->poll(in->state, (size_t)pl->batch_size, timeout);
+                uint64_t before = in->m_out->counter;
+                sh_rc rc = in->p->poll(in->state, batch, timeout);
+                rate_count += in->m_out->counter - before;
                 if (rc == SH_DONE) {
                     in->done = 1;
                     sh_log(SH_LOG_INFO, in->name, "input finished");
@@ -365,6 +437,11 @@ int pipeline_run(pipeline *pl)
             }
         } else {
             sleep_ms(5);
+        }
+        if (pl->rate_limit > 0) { /* throttle: sleep off what ran ahead of the rate */
+            int64_t ahead = (int64_t)(rate_count * 1000 / (uint64_t)pl->rate_limit) - (mono_ms() - rate_start);
+            if (ahead > 0)
+                sleep_ms(ahead > 100 ? 100 : ahead);
         }
         size_t done = 0;
         for (size_t i = 0; i < pl->ninsts; i++)

@@ -49,6 +49,7 @@ struct sh_ctx {
     size_t nlists;
     char where[512];
     int topo;            /* position in topological order */
+    int64_t fence;       /* replay fence handed over at (re)start, INT64_MIN if none */
     /* host-internal extension of built-in plugins (NULL for .so plugins) */
     const struct builtin_ext *ext;
 };
@@ -58,8 +59,9 @@ struct builtin_ext {
     const sh_plugin *plugin;
     /* set pos[slot] = next input offset to read, for every slot it owns */
     void (*positions)(void *state, int64_t *pos, size_t nslots);
-    /* commit offsets (next offset to read) for the slots it owns */
-    void (*commit)(void *state, const int64_t *offsets, size_t nslots);
+    /* commit offsets (next offset to read) for the slots it owns, with the
+     * snapshot's replay fences as commit metadata (see pipeline_fences) */
+    void (*commit)(void *state, const int64_t *offsets, size_t nslots, const char *meta);
 };
 
 typedef struct slot_info {
@@ -76,7 +78,7 @@ struct pipeline {
     slot_info *slots;
     size_t nslots, capslots;
     /* [streamhost] settings */
-    int64_t commit_interval_ms, shutdown_timeout_ms, batch_size, tick_ms;
+    int64_t commit_interval_ms, shutdown_timeout_ms, batch_size, tick_ms, rate_limit;
     int progress;          /* 0 off, 1 auto, 2 on */
     double progress_interval_s;
     int64_t metrics_port;
@@ -106,6 +108,11 @@ extern const sh_config_key sh_host_config[];
 sh_rc pipeline_emit(instance *from, uint32_t port, const sh_record *recs, size_t n);
 sh_rc pipeline_watermark(instance *from, int64_t wm);
 int32_t pipeline_slot(pipeline *pl, instance *owner, const char *stream, int32_t partition);
+/* Replay fences: at a snapshot, "sh1 NAME=FENCE ..." for every transform
+ * with settled() (written to `out`); after a restart, hands each transform
+ * its fence from such a string (committed metadata).  See plugin.h. */
+void pipeline_fences(pipeline *pl, char *out, size_t outlen);
+void pipeline_apply_fences(pipeline *pl, const char *meta);
 /* Value of a declared key after defaults (NULL when unset). */
 const char *inst_cfg(instance *in, const char *key, const sh_config_key **decl);
 #endif

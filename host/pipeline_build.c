@@ -21,6 +21,8 @@ const sh_config_key sh_host_config[] = {
     {"shutdown.timeout", SH_CFG_DURATION, "30s", 0,
      "on SIGINT/SIGTERM, how long to wait for sinks to flush before giving up"},
     {"batch.size", SH_CFG_INT, "10000", 0, "records per source poll (batch)"},
+    {"rate.limit", SH_CFG_INT, "0", 0,
+     "at most this many source records per second over all sources (0: unlimited), e.g. for throttled backfills"},
     {"progress", SH_CFG_STRING, "auto", 0,
      "live progress: auto (line on a terminal, log lines otherwise), on, off"},
     {"progress.interval", SH_CFG_DURATION, "10s", 0,
@@ -266,6 +268,7 @@ static void host_settings(pipeline *pl, cfg_section *hs)
     pl->commit_interval_ms = sh_value_int(SH_CFG_DURATION, inst_cfg(&tmp, "commit.interval", NULL));
     pl->shutdown_timeout_ms = sh_value_int(SH_CFG_DURATION, inst_cfg(&tmp, "shutdown.timeout", NULL));
     pl->batch_size = sh_value_int(SH_CFG_INT, inst_cfg(&tmp, "batch.size", NULL));
+    pl->rate_limit = sh_value_int(SH_CFG_INT, inst_cfg(&tmp, "rate.limit", NULL));
     pl->metrics_port = sh_value_int(SH_CFG_INT, inst_cfg(&tmp, "metrics.port", NULL));
     pl->dead_letter_topic = inst_cfg(&tmp, "dead_letter.topic", NULL);
     pl->dead_letter_file = inst_cfg(&tmp, "dead_letter.file", NULL);
@@ -321,7 +324,7 @@ pipeline *pipeline_build(sh_config *cfg, const char *config_path)
         in->sec = sec;
         in->name = sec->name;
         in->kind = sec->kind == SEC_SOURCE ? SH_SOURCE : sec->kind == SEC_TRANSFORM ? SH_TRANSFORM : SH_SINK;
-        in->in_wm = in->out_wm = INT64_MIN;
+        in->in_wm = in->out_wm = in->fence = INT64_MIN;
         pl->insts = realloc(pl->insts, (pl->ninsts + 1) * sizeof(instance *));
         pl->insts[pl->ninsts++] = in;
         cfg_kv *pkv = config_kv(sec, "plugin");

@@ -354,6 +354,31 @@ typedef struct sh_plugin {
 
     /** Free the instance (also after a failed init that set *state). */
     void (*destroy)(void *state);
+
+    /* --- replay: recovery from committed offsets without checkpoints ---
+     * After a crash the host re-reads input from the committed offsets, which
+     * lie before every event still held in open state (see held()).  Events
+     * re-read that way also rebuild, partially, windows that had already
+     * fired and been delivered; these three callbacks let the host tell each
+     * transform which of its outputs were final at the committed snapshot,
+     * so that it drops those instead of emitting partial duplicates.  All
+     * three are optional; stateless transforms implement none. */
+
+    /** Event time below which every record this instance has emitted, or
+     *  will emit, is final (typically its output watermark + 1). */
+    int64_t (*settled)(void *state);
+
+    /** The lowest input record time this instance would need delivered
+     *  again to rebuild its open state (typically the start of its oldest
+     *  open window, or where the next window would start). */
+    int64_t (*needed_from)(void *state);
+
+    /** Before the first record after a restart: do not emit output records
+     *  with time < `fence`; they were final and delivered before the
+     *  restart.  The host derives the fence from settled() of this instance
+     *  and needed_from() of the transforms it feeds, at the committed
+     *  snapshot. */
+    void (*replay_fence)(void *state, int64_t fence);
 } sh_plugin;
 
 /** The entry function every plugin exports.  `host_abi` is the host's

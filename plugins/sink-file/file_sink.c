@@ -60,6 +60,25 @@ static sh_rc sink_init(const sh_host *host, sh_ctx *ctx, void **state)
     return SH_OK;
 }
 
+/* Appending after a crash: the last run may have died mid-line.  Start on a
+ * fresh line so that the torn line stays alone and every new document is
+ * whole. */
+static void end_on_newline(file_sink *fs)
+{
+    char last;
+    int rfd = open(fs->path, O_RDONLY | O_CLOEXEC);
+    if (rfd < 0)
+        return;
+    off_t size = lseek(rfd, 0, SEEK_END);
+    if (size > 0 && pread(rfd, &last, 1, size - 1) == 1 && last != '\n') {
+        fs->host->log(fs->ctx, SH_LOG_WARN, "%s ends with an incomplete line (an earlier run stopped mid-write); "
+                      "appending from a new line", fs->path);
+        if (write(fs->fd, "\n", 1) != 1)
+            fs->host->log(fs->ctx, SH_LOG_WARN, "%s: cannot write: %s", fs->path, strerror(errno));
+    }
+    close(rfd);
+}
+
 static sh_rc sink_start(void *state)
 {
     file_sink *fs = state;
@@ -75,6 +94,8 @@ static sh_rc sink_start(void *state)
             return SH_FATAL;
         }
         fs->own_fd = 1;
+        if (fs->append)
+            end_on_newline(fs);
     }
     fs->last_flush_ms = fs->host->now_ms(fs->ctx);
     return SH_OK;

@@ -56,6 +56,7 @@ typedef struct ss_state {
 
     int64_t wm;      /* operator watermark: sessions with end - 1 <= wm fired */
     int64_t host_wm; /* highest watermark the host handed to watermark() */
+    int64_t fence;   /* replay: sessions with end - 1 < fence were delivered before */
 
     ss_fields *fields; /* one per distinct input schema */
     size_t nfields, capfields;
@@ -67,7 +68,7 @@ typedef struct ss_state {
     size_t capmerge;
     sh_buf dead; /* JSON rendering of a dead-lettered record */
 
-    uint64_t *events_in, *sessions_out, *late_events, *null_keys;
+    uint64_t *events_in, *sessions_out, *late_events, *null_keys, *replayed;
     int64_t *open_gauge, *wm_gauge;
 } ss_state;
 

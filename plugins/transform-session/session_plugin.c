@@ -98,9 +98,13 @@ static sh_rc ss_fire(ss_state *st)
         uint32_t idx = ss_due(&st->store, st->wm);
         if (idx == SS_NONE)
             break;
-        sh_rc rc = ss_output_add(st, &st->store.tab[idx]);
-        if (rc != SH_OK)
-            return rc;
+        if (st->store.tab[idx].end - 1 >= st->fence) {
+            sh_rc rc = ss_output_add(st, &st->store.tab[idx]);
+            if (rc != SH_OK)
+                return rc;
+        } else {
+            (*st->replayed)++; /* rebuilt from re-read input; delivered before the restart */
+        }
         ss_sess_release(&st->store, &st->store.tab[idx]);
         ss_del(&st->store, idx);
     }
@@ -300,6 +304,7 @@ static sh_rc ss_init(const sh_host *host, sh_ctx *ctx, void **state)
     st->out_schema = (sh_schema){.name = index, .nfields = SS_NFIELDS,
                                  .fields = ss_out_fields};
     st->wm = st->host_wm = INT64_MIN;
+    st->fence = INT64_MIN;
     ss_depts_init(&st->depts);
     ss_clock_init(&st->clock);
     if (ss_store_init(&st->store) != 0) {
@@ -313,10 +318,29 @@ static sh_rc ss_init(const sh_host *host, sh_ctx *ctx, void **state)
                                     "events too late for their session, sent to the late output");
     st->null_keys = host->counter(ctx, "null_keys_total",
                                   "events without a key value, sent to the dead-letter output");
+    st->replayed = host->counter(ctx, "replayed_sessions_dropped_total",
+                                 "sessions rebuilt from re-read input after a restart, delivered before it");
     st->open_gauge = host->gauge(ctx, "open_sessions", "sessions waiting for the watermark");
     st->wm_gauge = host->gauge(ctx, "watermark", "event-time watermark, ms since the epoch");
     *state = st;
     return SH_OK;
+}
+
+/* --- replay ---------------------------------------------------------- */
+
+static int64_t ss_settled(void *state)
+{
+    const ss_state *st = state;
+    /* sessions with end - 1 <= wm have fired; late events never reopen them */
+    return st->wm == INT64_MIN || st->wm == INT64_MAX ? st->wm : st->wm + 1;
+}
+
+static void ss_replay_fence(void *state, int64_t fence)
+{
+    ss_state *st = state;
+    st->fence = fence;
+    st->host->log(st->ctx, SH_LOG_INFO, "replay: sessions ending before %lld were delivered before the restart; "
+                  "rebuilt copies of them are dropped", (long long)fence);
 }
 
 static const sh_plugin ss_plugin = {
@@ -334,6 +358,8 @@ static const sh_plugin ss_plugin = {
     .tick = ss_tick,
     .held = ss_held,
     .destroy = ss_destroy,
+    .settled = ss_settled,
+    .replay_fence = ss_replay_fence,
 };
 
 SH_PLUGIN_EXPORT(ss_plugin)

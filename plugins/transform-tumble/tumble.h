@@ -75,6 +75,7 @@ typedef struct tb_state {
     tb_names names;
     uint64_t session_seq; /* numbers input sessions for tb_names.stamp */
     int64_t wm;           /* windows with end - 1 <= wm have fired */
+    int64_t fence;        /* replay: windows with end - 1 < fence were delivered before */
 
     tb_fields *fields;
     size_t nfields, capfields;
@@ -85,7 +86,7 @@ typedef struct tb_state {
     size_t capsorted;
     tb_output out;
 
-    uint64_t *sessions_in, *counts_out, *departments_out, *late_sessions;
+    uint64_t *sessions_in, *counts_out, *departments_out, *late_sessions, *replayed;
     int64_t *open_gauge, *wm_gauge;
 } tb_state;
 

@@ -200,6 +200,7 @@ static sh_rc tb_init(const sh_host *host, sh_ctx *ctx, void **state)
     st->counts_schema = (sh_schema){counts, TB_C_NFIELDS, tb_counts_fields};
     st->depts_schema = (sh_schema){depts, TB_D_NFIELDS, tb_depts_fields};
     st->wm = INT64_MIN;
+    st->fence = INT64_MIN;
     st->sessions_in = host->counter(ctx, "sessions_in", "session records received");
     st->counts_out = host->counter(ctx, "counts_out", "window count documents emitted");
     st->departments_out = host->counter(ctx, "departments_out",
@@ -208,8 +209,37 @@ static sh_rc tb_init(const sh_host *host, sh_ctx *ctx, void **state)
                                       "sessions for already fired windows, sent to the late output");
     st->open_gauge = host->gauge(ctx, "open_windows", "windows waiting for the watermark");
     st->wm_gauge = host->gauge(ctx, "watermark", "event-time watermark, ms since the epoch");
+    st->replayed = host->counter(ctx, "replayed_windows_dropped_total",
+                                 "windows rebuilt from re-read input after a restart, delivered before it");
     *state = st;
     return SH_OK;
+}
+
+/* --- replay ---------------------------------------------------------- */
+
+static int64_t tb_settled(void *state)
+{
+    const tb_state *st = state;
+    return st->wm == INT64_MIN || st->wm == INT64_MAX ? st->wm : st->wm + 1;
+}
+
+/* Sessions from this time on would land in windows that have not fired. */
+static int64_t tb_needed_from(void *state)
+{
+    const tb_state *st = state;
+    if (st->nwin)
+        return st->windows[0].start;
+    if (st->wm == INT64_MIN || st->wm == INT64_MAX)
+        return st->wm;
+    return tb_window_start(st->wm + 1, st->size);
+}
+
+static void tb_replay_fence(void *state, int64_t fence)
+{
+    tb_state *st = state;
+    st->fence = fence;
+    st->host->log(st->ctx, SH_LOG_INFO, "replay: windows ending before %lld were delivered before the restart",
+                  (long long)fence);
 }
 
 static const sh_plugin tb_plugin = {
@@ -226,6 +256,9 @@ static const sh_plugin tb_plugin = {
     .watermark = tb_watermark,
     .held = tb_held,
     .destroy = tb_destroy,
+    .settled = tb_settled,
+    .needed_from = tb_needed_from,
+    .replay_fence = tb_replay_fence,
 };
 
 SH_PLUGIN_EXPORT(tb_plugin)

@@ -159,7 +159,10 @@ sh_rc tb_windows_fire(tb_state *st)
     size_t done = 0;
     sh_rc rc = SH_OK;
     while (done < st->nwin && tb_window_last(st, st->windows[done].start) <= st->wm) {
-        rc = tb_window_emit(st, &st->windows[done]);
+        if (tb_window_last(st, st->windows[done].start) >= st->fence)
+            rc = tb_window_emit(st, &st->windows[done]);
+        else
+            (*st->replayed)++; /* rebuilt after a restart; delivered before it */
         tb_window_release(&st->windows[done]);
         done++;
         if (rc != SH_OK)

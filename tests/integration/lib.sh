@@ -4,7 +4,7 @@ set -euo pipefail
 BUILD="${BUILD:-build}"
 SH="$BUILD/streamhost"
 T=$(mktemp -d "${TMPDIR:-/tmp}/streamhost-itest.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+trap '[ -n "${KEEP_TMP:-}" ] && echo "kept $T" || rm -rf "$T"' EXIT
 export STREAMHOST_PLUGIN_PATH="$BUILD/plugins"
 
 check() { # check "what" command...: runs it, prints CHECK ok/FAILED
