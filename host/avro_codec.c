@@ -35,6 +35,7 @@ struct avro_codec {
     sh_field *fields;
     struct afield *af;
     char **names;
+    size_t nnames;
     char *stream;
     int64_t *ids;
     size_t nids;
@@ -180,6 +181,7 @@ avro_codec *avro_codec_new(const char *path, const char *stream, char *err, size
     c->fields = calloc(nf ? nf : 1, sizeof(sh_field));
     c->af = calloc(nf ? nf : 1, sizeof(struct afield));
     c->names = calloc(nf ? nf : 1, sizeof(char *));
+    c->nnames = nf;
     for (size_t i = 0; i < nf; i++) {
         const char *name = avro_schema_record_field_name(c->schema, (int)i);
         avro_schema_t ft = avro_schema_record_field_get_by_index(c->schema, (int)i);
@@ -236,7 +238,7 @@ void avro_codec_free(avro_codec *c)
     if (c->writer)
         avro_writer_free(c->writer);
     avro_schema_decref(c->schema);
-    for (uint32_t i = 0; c->names && i < avro_schema_record_size(c->schema); i++)
+    for (size_t i = 0; c->names && i < c->nnames; i++)
         free(c->names[i]);
     for (size_t i = 0; i < 4; i++)
         free(c->enc[i].pos);

@@ -251,7 +251,8 @@ static void order_dag(pipeline *pl)
             }
         config_error(pl->cfg, line, "the inputs form a cycle through: %s (a pipeline must be a DAG)", members);
     } else {
-        memcpy(pl->insts, order, n * sizeof(instance *));
+        if (n)
+            memcpy(pl->insts, order, n * sizeof(instance *));
         for (size_t i = 0; i < n; i++)
             pl->insts[i]->topo = (int)i;
     }
