@@ -5,8 +5,8 @@ Reads {"_index", "_id", "_source"} lines (from the file sink, possibly
 appended over several runs), keeps the last write per (_index, _id) as an
 index such as OpenSearch would, and prints one canonical line per document,
 sorted.  Torn lines (a run killed mid-write) are counted on stderr and
-skipped.  With --opensearch URL it reads the three indices from OpenSearch
-instead.
+skipped.  With --opensearch URL [PREFIX] it reads the three indices (named
+PREFIX + index) from OpenSearch instead.
 """
 import json
 import sys
@@ -34,9 +34,10 @@ def from_files(paths):
     return docs
 
 
-def from_opensearch(url):
+def from_opensearch(url, prefix=""):
     docs = {}
-    for index in INDICES:
+    for name in INDICES:
+        index = prefix + name
         req = urllib.request.Request(f"{url}/{index}/_refresh", method="POST")
         try:
             urllib.request.urlopen(req).read()
@@ -53,14 +54,14 @@ def from_opensearch(url):
             if not hits:
                 break
             for h in hits:
-                docs[(index, h["_id"])] = h["_source"]
+                docs[(name, h["_id"])] = h["_source"]
             search_after = hits[-1]["sort"]
     return docs
 
 
 def main():
     if len(sys.argv) >= 3 and sys.argv[1] == "--opensearch":
-        docs = from_opensearch(sys.argv[2])
+        docs = from_opensearch(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "")
     else:
         docs = from_files(sys.argv[1:])
     for (index, _id), src in sorted(docs.items()):

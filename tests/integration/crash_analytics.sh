@@ -1,14 +1,26 @@
-# needs: kafka
+# needs: kafka opensearch
 # Nothing lost, nothing duplicated after crashes: 200,000 seeded events on a
-# real Kafka topic; the analytics process is killed with SIGKILL at several
-# random points and restarted each time (appending to its output, as an
-# upsert store would receive it); the documents at the end, last write per
-# id, equal those of an undisturbed run, ids and contents.
+# real Kafka topic; the analytics process, writing to real OpenSearch and to
+# a file (appended, last write per id wins, as an upsert store sees it), is
+# killed with SIGKILL at several random points and restarted each time.  At
+# the end the documents in the three indices (and in the file) equal those
+# of an undisturbed run, ids and contents.
 source tests/integration/lib.sh
+# shellcheck disable=SC2317
 BOOT=${KAFKA_BOOTSTRAP:-127.0.0.1:9092}
 EVENTS=${CRASH_EVENTS:-200000}
 KILLS=${CRASH_KILLS:-5}
 topic="crash-$$-$RANDOM"
+OS_URL=${OPENSEARCH_URL:-$(scripts/opensearch.sh url)}
+P="crash-$$-"
+cleanup() {
+  curl -s -XDELETE "$OS_URL/${P}*" >/dev/null 2>&1 || true
+  for i in user_session_details user_session_counts departments_count; do
+    curl -s -XDELETE "$OS_URL/_index_template/streamhost-$P$i" >/dev/null 2>&1 || true
+  done
+  [ -n "${KEEP_TMP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
 
 cat > "$T/produce.ini" <<INI
 [streamhost]
@@ -28,7 +40,7 @@ inputs = gen
 topic = $topic
 key.field = userid
 INI
-analytics() { # analytics NAME GROUP OUT APPEND EXTRA
+analytics() { # analytics NAME GROUP OUT APPEND EXTRA-HOST-KEYS EXTRA-SECTIONS
 cat > "$T/$1.ini" <<INI
 [streamhost]
 progress = off
@@ -58,6 +70,7 @@ plugin = file
 inputs = checkouts, counts
 path = $3
 append = $4
+${6:-}
 INI
 }
 
@@ -67,7 +80,12 @@ analytics ref "ref-$$" "$T/ref.jsonl" false ""
 python3 tests/integration/docset.py "$T/ref.jsonl" > "$T/ref.set"
 echo "undisturbed run: $(wc -l < "$T/ref.set") documents"
 
-analytics crash "crash-$$" "$T/crash.jsonl" true "rate.limit = 25000"
+analytics crash "crash-$$" "$T/crash.jsonl" true "rate.limit = 25000" "[sink.search]
+plugin = opensearch
+inputs = checkouts, counts
+url = $OS_URL
+index_prefix = $P
+flush_interval = 200ms"
 kills=0
 for i in $(seq 1 "$KILLS"); do
   "$SH" run "$T/crash.ini" 2>>"$T/crash.log" &
@@ -81,6 +99,7 @@ for i in $(seq 1 "$KILLS"); do
 done
 "$SH" run "$T/crash.ini" 2>>"$T/crash.log"
 python3 tests/integration/docset.py "$T/crash.jsonl" > "$T/crash.set"
+python3 tests/integration/docset.py --opensearch "$OS_URL" "$P" > "$T/os.set"
 echo "after $kills kills and restarts: $(wc -l < "$T/crash.set") documents, $(wc -l < "$T/crash.jsonl") lines written in all"
 grep -h "resuming from committed offsets" "$T/crash.log" | head -3 || true
 replays=$(grep -c "resuming from committed offsets" "$T/crash.log" || true)
@@ -89,4 +108,5 @@ echo "restarts that resumed from committed offsets: $replays; rebuilt sessions/w
 check "$kills SIGKILLs happened mid-run" test "$kills" -ge 3
 check "output was being written when killed (documents were written more than once)" test "$(wc -l < "$T/crash.jsonl")" -gt "$(wc -l < "$T/crash.set")"
 check "restarts resumed from committed offsets" test "$replays" -ge 3
-check "documents after crashes equal the undisturbed run (ids and contents)" diff "$T/ref.set" "$T/crash.set"
+check "OpenSearch after crashes: the three indices equal the undisturbed run (ids and contents, $(wc -l < "$T/os.set") documents)" diff "$T/ref.set" "$T/os.set"
+check "file after crashes: last write per id equals the undisturbed run" diff "$T/ref.set" "$T/crash.set"
