@@ -22,6 +22,9 @@ static const sh_config_key kk_config[] = {
      "Glue schema version UUID written in each message"},
     {"glue.compression", SH_CFG_STRING, "none", 0, "Glue body compression: none or zlib"},
     {"key.field", SH_CFG_STRING, NULL, 0, "field whose value (as text) is the message key (default: the record key)"},
+    {"resume.field", SH_CFG_STRING, NULL, 0,
+     "strictly increasing integer field of a deterministic source (e.g. globalseq): at start, skip records whose value is "
+     "not above the last one already in their partition, so a restarted generator writes no event twice"},
     {"kafka.", SH_CFG_PREFIX, NULL, 0,
      "any librdkafka producer property, e.g. kafka.linger.ms, kafka.compression.type"},
     {NULL, 0, NULL, 0, NULL}};
@@ -47,8 +50,24 @@ struct kk {
     uint8_t *done; /* RING bits */
     int failed;
     sh_buf buf;
-    uint64_t *m_delivered, *m_failed;
+    uint64_t *m_delivered, *m_failed, *m_skipped;
+    /* resume.field: last value already in each partition */
+    const char *resume_field;
+    const sh_schema *resume_schema;
+    int resume_pos;
+    int64_t *resume_last;
+    int32_t resume_parts;
 };
+
+/* Marks record `seq` delivered and advances the acknowledged prefix. */
+static void mark_done(struct kk *s, uint64_t seq)
+{
+    s->done[(seq % RING) / 8] |= (uint8_t)(1u << (seq % 8));
+    while (s->acked < s->sent && (s->done[(s->acked % RING) / 8] & (1u << (s->acked % 8)))) {
+        s->done[(s->acked % RING) / 8] &= (uint8_t) ~(1u << (s->acked % 8));
+        s->acked++;
+    }
+}
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -63,11 +82,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         return;
     }
     (*s->m_delivered)++;
-    s->done[(seq % RING) / 8] |= (uint8_t)(1u << (seq % 8));
-    while (s->acked < s->sent && (s->done[(s->acked % RING) / 8] & (1u << (s->acked % 8)))) {
-        s->done[(s->acked % RING) / 8] &= (uint8_t) ~(1u << (s->acked % 8));
-        s->acked++;
-    }
+    mark_done(s, seq);
 }
 
 static sh_rc kk_init(const sh_host *h, sh_ctx *ctx, void **state)
@@ -104,6 +119,9 @@ static sh_rc kk_init(const sh_host *h, sh_ctx *ctx, void **state)
         return SH_FATAL;
     }
     s->key_field = h->cfg_str(ctx, "key.field");
+    s->resume_field = h->cfg_str(ctx, "resume.field");
+    if (s->resume_field && !*s->resume_field)
+        s->resume_field = NULL;
     s->done = calloc(RING / 8, 1);
     rd_kafka_conf_t *conf = kafka_conf_new(ctx->pl, ctx, err, sizeof err);
     if (!conf) {
@@ -132,15 +150,128 @@ static sh_rc kk_init(const sh_host *h, sh_ctx *ctx, void **state)
     }
     s->m_delivered = h->counter(ctx, "messages_delivered_total", "messages Kafka acknowledged");
     s->m_failed = h->counter(ctx, "delivery_failures_total", "messages Kafka refused");
+    s->m_skipped = h->counter(ctx, "resume_skipped_total", "records skipped because the topic already held them (resume.field)");
     return SH_OK;
+}
+
+/* resume.field: read the last message of every partition of the topic and
+ * remember the field's value there. */
+static sh_rc resume_scan(struct kk *s, const char *topic)
+{
+    const rd_kafka_metadata_t *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(s->rk, 0, s->rkt, &md, 10000);
+    rd_kafka_resp_err_t te = !e && md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (!e && te == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        rd_kafka_metadata_destroy(md);
+        s->h->log(s->ctx, SH_LOG_INFO, "resume: topic %s does not exist yet; nothing to skip", topic);
+        return SH_OK;
+    }
+    if (e || md->topic_cnt != 1 || te) {
+        s->h->log(s->ctx, SH_LOG_ERROR, "resume: cannot read the partitions of %s: %s", topic,
+                  rd_kafka_err2str(e ? e : te ? te : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        return SH_FATAL;
+    }
+    s->resume_parts = md->topics[0].partition_cnt;
+    rd_kafka_metadata_destroy(md);
+    s->resume_last = calloc((size_t)s->resume_parts, sizeof(int64_t));
+    char err[512];
+    rd_kafka_conf_t *conf = kafka_conf_new(s->ctx->pl, NULL, err, sizeof err);
+    if (!conf) {
+        s->h->log(s->ctx, SH_LOG_ERROR, "resume: %s", err);
+        return SH_FATAL;
+    }
+    /* the simple (group-less) consumer API: read one message per partition */
+    rd_kafka_conf_set(conf, "fetch.wait.max.ms", "10", NULL, 0);
+    rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!c) {
+        s->h->log(s->ctx, SH_LOG_ERROR, "resume: cannot create a consumer: %s", err);
+        return SH_FATAL;
+    }
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(c, topic, NULL);
+    const sh_schema *sch = avro_codec_schema(s->codec);
+    int pos = sh_schema_field(sch, s->resume_field);
+    arena a = {0};
+    sh_value vals[64];
+    sh_rc rc = SH_OK;
+    int any = 0;
+    int8_t *started = calloc((size_t)s->resume_parts, 1);
+    for (int32_t p = 0; p < s->resume_parts && rc == SH_OK; p++) { /* start all fetches first */
+        int64_t lo = 0, hi = 0;
+        s->resume_last[p] = INT64_MIN;
+        if (rd_kafka_query_watermark_offsets(c, topic, p, &lo, &hi, 10000) != 0) {
+            s->h->log(s->ctx, SH_LOG_ERROR, "resume: cannot read the end offset of %s[%d]", topic, p);
+            rc = SH_FATAL;
+        } else if (hi > lo) {
+            rd_kafka_consume_start(rkt, p, hi - 1);
+            started[p] = 1;
+        }
+    }
+    for (int32_t p = 0; p < s->resume_parts && rc == SH_OK; p++) {
+        if (!started[p])
+            continue;
+        rd_kafka_message_t *m = NULL;
+        for (int tries = 0; tries < 100 && !m; tries++) {
+            m = rd_kafka_consume(rkt, p, 100);
+            if (m && m->err) {
+                rd_kafka_message_destroy(m);
+                m = NULL;
+            }
+        }
+        char reason[256];
+        arena_reset(&a);
+        if (!m) {
+            s->h->log(s->ctx, SH_LOG_ERROR, "resume: could not read the last message of %s[%d]", topic, p);
+            rc = SH_FATAL;
+        } else if (sch->nfields <= 64 && pos >= 0 &&
+                   avro_codec_decode(s->codec, FRAMING_AUTO, m->payload, m->len, vals, &a, reason, sizeof reason) == 0 &&
+                   vals[pos].type == SH_INT) {
+            s->resume_last[p] = vals[pos].u.i;
+            any++;
+        } else {
+            s->h->log(s->ctx, SH_LOG_WARN, "resume: the last message of %s[%d] has no readable %s; not skipping there",
+                      topic, p, s->resume_field);
+        }
+        if (m)
+            rd_kafka_message_destroy(m);
+    }
+    for (int32_t p = 0; p < s->resume_parts; p++)
+        if (started[p])
+            rd_kafka_consume_stop(rkt, p);
+    free(started);
+    arena_free(&a);
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_destroy(c);
+    if (rc == SH_OK)
+        s->h->log(s->ctx, SH_LOG_INFO,
+                  "resume: %d of %d partition(s) of %s already hold data; records up to their last %s are skipped", any,
+                  s->resume_parts, topic, s->resume_field);
+    return rc;
 }
 
 static sh_rc kk_start(void *st)
 {
     struct kk *s = st;
-    kafka_ensure_topic(s->ctx->pl, s->h->cfg_str(s->ctx, "topic"));
-    s->rkt = rd_kafka_topic_new(s->rk, s->h->cfg_str(s->ctx, "topic"), NULL);
-    return s->rkt ? SH_OK : SH_FATAL;
+    const char *topic = s->h->cfg_str(s->ctx, "topic");
+    kafka_ensure_topic(s->ctx->pl, topic);
+    s->rkt = rd_kafka_topic_new(s->rk, topic, NULL);
+    if (!s->rkt)
+        return SH_FATAL;
+    return s->resume_field ? resume_scan(s, topic) : SH_OK;
+}
+
+/* resume.field: is this record already in its partition? */
+static int already_written(struct kk *s, const sh_record *r, const char *key, size_t klen)
+{
+    if (r->schema != s->resume_schema) {
+        s->resume_schema = r->schema;
+        s->resume_pos = sh_schema_field(r->schema, s->resume_field);
+    }
+    if (s->resume_pos < 0 || r->values[s->resume_pos].type != SH_INT || !s->resume_parts)
+        return 0;
+    int32_t p = rd_kafka_msg_partitioner_murmur2_random(s->rkt, key, klen, s->resume_parts, NULL, NULL);
+    return p >= 0 && p < s->resume_parts && r->values[s->resume_pos].u.i <= s->resume_last[p];
 }
 
 static sh_rc kk_process(void *st, uint32_t input, const sh_record *recs, size_t n)
@@ -174,6 +305,11 @@ static sh_rc kk_process(void *st, uint32_t input, const sh_record *recs, size_t 
                     klen = v->u.s.len;
                 }
             }
+        }
+        if (s->resume_field && already_written(s, r, key, klen)) {
+            (*s->m_skipped)++;
+            mark_done(s, s->sent++); /* durable already: acknowledged at once */
+            continue;
         }
         /* never more records in flight than the delivery ring can track */
         while (s->sent - s->acked >= RING - 1 && !s->failed)
@@ -243,6 +379,7 @@ static void kk_destroy(void *st)
     avro_codec_free(s->codec);
     sh_buf_free(&s->buf);
     free(s->done);
+    free(s->resume_last);
     free(s);
 }
 
