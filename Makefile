@@ -86,7 +86,14 @@ $(BUILD)/tests/%: tests/unit/%.c $(HOST_LIB_OBJS) $(TEST_PLUGINS) tests/support/
 unit-test: all $(HOST_TESTS) $(PLUGIN_TESTS)
 	@BUILD=$(BUILD) tests/run-unit.sh $(HOST_TESTS) $(PLUGIN_TESTS)
 
-integration-test: all
+# Small librdkafka tools the integration tests use (exact bytes in, headers out).
+TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
+$(BUILD)/tests/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	@echo "  TOOL    $@"
+	$(Q)$(CC) $(CFLAGS) $(HOST_CFLAGS) -o $@ $< $(LDFLAGS) $(HOST_LIBS)
+
+integration-test: all $(TEST_TOOLS)
 	@BUILD=$(BUILD) tests/run-integration.sh
 
 test: unit-test integration-test

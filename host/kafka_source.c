@@ -21,8 +21,9 @@ static const sh_config_key ks_config[] = {
     {"format", SH_CFG_STRING, "avro", 0, "value format: avro"},
     {"schema.file", SH_CFG_STRING, "conf/ClickEvent.avsc", 0, "Avro schema (.avsc) of the values"},
     {"stream", SH_CFG_STRING, NULL, 0, "stream name of the records (default: the first topic)"},
-    {"framing", SH_CFG_STRING, "auto", 0,
-     "auto (by first byte), confluent (0x00 + schema id), glue (0x03 ...), or bare Avro"},
+    {"framing", SH_CFG_LIST, "auto", 0,
+     "accepted framings, told apart by the first byte: confluent (0x00), glue (0x03), bare; auto = all three. "
+     "Without bare, any other first byte is a bad_magic dead letter"},
     {"confluent.schema.ids", SH_CFG_LIST, NULL, 0, "accepted Confluent schema ids (default: any)"},
     {"glue.schema.versions", SH_CFG_LIST, NULL, 0, "accepted Glue schema version UUIDs (default: any)"},
     {"time.field", SH_CFG_STRING, "eventtimestamp", 0,
@@ -49,7 +50,7 @@ struct ks {
     rd_kafka_t *rk;
     rd_kafka_queue_t *q;
     avro_codec *codec;
-    framing_t framing;
+    int allow_confluent, allow_glue, allow_bare;
     int bounded, require_key, time_field;
     int64_t max_bytes, max_future;
     char **topics;
@@ -183,10 +184,18 @@ static sh_rc ks_init(const sh_host *h, sh_ctx *ctx, void **state)
                h->cfg_str(ctx, "format"));
         return SH_FATAL;
     }
-    if (framing_parse(h->cfg_str(ctx, "framing"), &s->framing) != 0) {
-        h->log(ctx, SH_LOG_ERROR, "%s: framing '%s' is not one of auto, confluent, glue, bare",
-               h->cfg_where(ctx, "framing"), h->cfg_str(ctx, "framing"));
-        return SH_FATAL;
+    const char *const *fr;
+    size_t nfr = h->cfg_list(ctx, "framing", &fr);
+    for (size_t i = 0; i < nfr; i++) {
+        framing_t f;
+        if (framing_parse(fr[i], &f) != 0) {
+            h->log(ctx, SH_LOG_ERROR, "%s: framing '%s' is not one of auto, confluent, glue, bare",
+                   h->cfg_where(ctx, "framing"), fr[i]);
+            return SH_FATAL;
+        }
+        s->allow_confluent |= f == FRAMING_AUTO || f == FRAMING_CONFLUENT;
+        s->allow_glue |= f == FRAMING_AUTO || f == FRAMING_GLUE;
+        s->allow_bare |= f == FRAMING_AUTO || f == FRAMING_BARE;
     }
     const char *stream = h->cfg_str(ctx, "stream");
     s->codec = avro_codec_new(h->cfg_str(ctx, "schema.file"), stream ? stream : s->topics[0], err, sizeof err);
@@ -381,7 +390,20 @@ static sh_rc ks_poll(void *st, size_t max, int timeout_ms)
             continue;
         }
         sh_value *vals = &s->vals[nrec * nf];
-        if (avro_codec_decode(s->codec, s->framing, m->payload, m->len, vals, &s->arena, reason, sizeof reason)) {
+        framing_t fr = FRAMING_BARE;
+        const unsigned char *first = m->payload;
+        if (m->len && first[0] == 0x00 && s->allow_confluent)
+            fr = FRAMING_CONFLUENT;
+        else if (m->len && first[0] == 0x03 && s->allow_glue)
+            fr = FRAMING_GLUE;
+        else if (m->len && !s->allow_bare) {
+            snprintf(reason, sizeof reason, "bad_magic: first byte 0x%02x is not an accepted framing (%s%s%s)",
+                     first[0], s->allow_confluent ? "confluent 0x00 " : "", s->allow_glue ? "glue 0x03 " : "",
+                     s->allow_bare ? "bare" : "");
+            dead(s, m, p, reason);
+            continue;
+        }
+        if (avro_codec_decode(s->codec, fr, m->payload, m->len, vals, &s->arena, reason, sizeof reason)) {
             dead(s, m, p, reason);
             continue;
         }

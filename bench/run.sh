@@ -1,0 +1,415 @@
+#!/usr/bin/env bash
+# bench/run.sh - the benchmark harness (`make bench`).  See bench/README.md
+# for what each row measures and how to read it.
+#
+# Against the project's real local Kafka broker (started with scripts/kafka.sh
+# if it is not running, and stopped again at the end if this script started
+# it), with a fixed seed and a simulated event-time clock, it measures:
+#   - the generator (clickgen -> Kafka) against a plain librdkafka producer,
+#   - the analytics (Kafka -> session -> filter + tumble -> sink) to a
+#     discarding sink, to the file sink and to OpenSearch, against a plain
+#     librdkafka consumer with the same fetch settings,
+#   - processing alone (in memory), the memory per open session, start-up
+#     time and idle RSS,
+# profiles the analytics once with perf, prints a Markdown table and appends
+# it, with the machine and the exact commands, to bench/RESULTS.md.
+#
+# Environment (all optional):
+#   BUILD                 build directory (default build)
+#   BENCH_EVENTS          events in the benchmark topic (default 5000000)
+#   BENCH_USERS           concurrent users of the generator (default 20000)
+#   BENCH_SEED            generator seed (default 42)
+#   BENCH_START_TIME      simulated clock start, epoch ms (default 1700000000000)
+#   BENCH_SESSIONS        open sessions for the state row (default 1000000)
+#   BENCH_REPS            repetitions of the Kafka rows; medians are reported (default 3)
+#   BENCH_PARTITIONS      partitions of the benchmark topics (default 4)
+#   BENCH_KAFKA_PORT      Kafka port on 127.0.0.1 (default 9092)
+#   BENCH_OPENSEARCH      1: measure the OpenSearch row, starting scripts/opensearch.sh
+#                         if needed; 0: skip it (default 1)
+#   BENCH_OPENSEARCH_PORT OpenSearch port on 127.0.0.1 (default 9200)
+#   BENCH_PROFILE         1: profile the analytics with perf (default 1)
+#   BENCH_RESULTS         file the results are appended to (default bench/RESULTS.md)
+#   STREAMHOST_CACHE      passed on to scripts/kafka.sh and scripts/opensearch.sh
+set -euo pipefail
+export LC_ALL=C
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+
+BUILD="${BUILD:-build}"
+EVENTS="${BENCH_EVENTS:-5000000}"
+USERS="${BENCH_USERS:-20000}"
+SEED="${BENCH_SEED:-42}"
+START_TIME="${BENCH_START_TIME:-1700000000000}"
+SESSIONS="${BENCH_SESSIONS:-1000000}"
+REPS="${BENCH_REPS:-3}"
+PARTITIONS="${BENCH_PARTITIONS:-4}"
+KPORT="${BENCH_KAFKA_PORT:-9092}"
+OSPORT="${BENCH_OPENSEARCH_PORT:-9200}"
+WITH_OS="${BENCH_OPENSEARCH:-1}"
+WITH_PERF="${BENCH_PROFILE:-1}"
+RESULTS="${BENCH_RESULTS:-bench/RESULTS.md}"
+
+# Consumer fetch settings, given identically to the host's Kafka source
+# (kafka.* keys in the bench configs) and to bench/raw_consume (-X).
+# "default": librdkafka's own defaults, what conf/clickstream.ini runs with.
+# "tuned": a pre-fetch queue that holds more than a second of input (see
+# bench/README.md: librdkafka 2.0 stops fetching for up to 1 s when it is full).
+fetch_profile() {
+    case "$1" in
+    default) FETCH_PARTITION_BYTES=1048576 FETCH_WAIT_MS=500 QUEUED_MIN_MESSAGES=100000 QUEUED_MAX_KBYTES=65536 ;;
+    tuned) FETCH_PARTITION_BYTES=4194304 FETCH_WAIT_MS=100 QUEUED_MIN_MESSAGES=1000000 QUEUED_MAX_KBYTES=262144 ;;
+    esac
+    FETCH_ENV="FETCH_PARTITION_BYTES=$FETCH_PARTITION_BYTES FETCH_WAIT_MS=$FETCH_WAIT_MS QUEUED_MIN_MESSAGES=$QUEUED_MIN_MESSAGES QUEUED_MAX_KBYTES=$QUEUED_MAX_KBYTES"
+    FETCH_X="-X max.partition.fetch.bytes=$FETCH_PARTITION_BYTES -X fetch.wait.max.ms=$FETCH_WAIT_MS -X queued.min.messages=$QUEUED_MIN_MESSAGES -X queued.max.messages.kbytes=$QUEUED_MAX_KBYTES"
+}
+
+[ -x /usr/bin/time ] || { say "/usr/bin/time is missing (apt-get install time)"; exit 2; }
+[ -x "$BUILD/streamhost" ] || { say "$BUILD/streamhost is missing: run make first"; exit 2; }
+
+ID="$(date -u +%Y%m%dT%H%M%SZ)"
+RUN="$BUILD/bench/run-$ID"
+BIN="$BUILD/bench"
+mkdir -p "$RUN" "$BIN/plugins"
+: >"$RUN/rows"
+: >"$RUN/commands"
+
+# --- helpers compiled here (not by the Makefile) ------------------------------
+say "compiling the benchmark helpers into $BIN"
+CFLAGS=(-std=gnu11 -O2 -g -Wall -Wextra -Werror)
+read -r -a RDK_CFLAGS <<<"$(pkg-config --cflags rdkafka)"
+read -r -a RDK_LIBS <<<"$(pkg-config --libs rdkafka)"
+cc "${CFLAGS[@]}" -Iinclude -fPIC -shared -fvisibility=hidden -o "$BIN/plugins/sink-null.so" bench/sink-null.c
+for tool in raw_consume raw_produce topics; do
+    cc "${CFLAGS[@]}" "${RDK_CFLAGS[@]}" -o "$BIN/$tool" "bench/$tool.c" "${RDK_LIBS[@]}"
+done
+cc "${CFLAGS[@]}" -Iinclude -Ihost -Ibench -o "$BIN/process_bench" bench/process_bench.c bench/minihost.c \
+    host/cfgvalue.c -ldl
+
+# --- Kafka (and later OpenSearch), topics, cleanup -------------------------------
+export KAFKA_PORT="$KPORT" OPENSEARCH_PORT="$OSPORT"
+BOOT="127.0.0.1:$KPORT"
+STARTED_KAFKA=0 STARTED_OS=0
+TOPICS=()
+INDEX_PREFIX="bench-$(tr '[:upper:]' '[:lower:]' <<<"$ID")-"
+OS_URL="http://127.0.0.1:$OSPORT"
+cleanup() {
+    set +e
+    [ ${#TOPICS[@]} -gt 0 ] && "$BIN/topics" -b "$BOOT" delete "${TOPICS[@]}" >/dev/null 2>&1
+    if [ "$STARTED_OS" = 1 ]; then
+        scripts/opensearch.sh stop >&2
+    elif [ -f "$RUN/os.used" ]; then
+        curl -s -o /dev/null -X DELETE "$OS_URL/${INDEX_PREFIX}*"
+        for i in user_session_details user_session_counts departments_count; do
+            curl -s -o /dev/null -X DELETE "$OS_URL/_index_template/streamhost-$INDEX_PREFIX$i"
+        done
+    fi
+    [ "$STARTED_KAFKA" = 1 ] && scripts/kafka.sh stop >&2
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if scripts/kafka.sh status >/dev/null 2>&1; then
+    say "using the Kafka broker already running on $BOOT"
+else
+    scripts/kafka.sh start >&2
+    STARTED_KAFKA=1
+fi
+new_topic() { # new_topic PARTITIONS NAME: created with retention.ms=-1, deleted at exit
+    "$BIN/topics" -b "$BOOT" create "$1" "$2"
+    TOPICS+=("$2")
+}
+drop_topic() { "$BIN/topics" -b "$BOOT" delete "$1" >/dev/null 2>&1 || true; }
+T="bench-$ID"
+new_topic 1 "$T-dlq"
+COMMON_ENV="BENCH_BOOTSTRAP=$BOOT BENCH_PLUGINS=$PWD/$BIN/plugins DLQ_TOPIC=$T-dlq"
+
+# --- generator: clickgen -> Kafka (also the pre-fill), and the raw producer -----
+GEN_ENV="USERS=$USERS SEED=$SEED START_TIME=$START_TIME EVENTS=$EVENTS"
+gen_rates=()
+for k in $(seq 1 "$REPS"); do
+    new_topic "$PARTITIONS" "$T-clicks-$k"
+    say "generator run $k/$REPS: $EVENTS events -> $T-clicks-$k"
+    # shellcheck disable=SC2086
+    timed "gen-$k" env $COMMON_ENV $GEN_ENV TOPIC="$T-clicks-$k" "$BUILD/streamhost" run bench/produce.ini
+    [ "$(host_out "gen-$k" generator)" = "$EVENTS" ] || { say "generator run $k did not write $EVENTS events"; exit 1; }
+    gen_rates+=("$(calc "$EVENTS / $(host_run_s "gen-$k" 'pipeline running')")")
+    [ "$k" -gt 1 ] && drop_topic "$T-clicks-$k"
+done
+CLICKS="$T-clicks-1"
+
+consume_rates() { # consume_rates PROFILE: raw consumer REPS times on CLICKS
+    fetch_profile "$1"
+    local k r=()
+    for k in $(seq 1 "$REPS"); do
+        say "raw consumer ($1 fetch settings) run $k/$REPS"
+        # shellcheck disable=SC2086
+        timed "rawc-$1-$k" "$BIN/raw_consume" -b "$BOOT" -t "$CLICKS" -g "$T-rawc-$1-$k" $FETCH_X
+        [ "$(kv "$RUN/rawc-$1-$k.out" messages)" = "$EVENTS" ] || { say "raw consumer read the wrong count"; exit 1; }
+        r+=("$(calc "$EVENTS / $(kv "$RUN/rawc-$1-$k.out" run_s)")")
+    done
+    printf '%s\n' "${r[@]}" | median
+}
+RAWC_DEFAULT="$(consume_rates default)"
+RAWC_TUNED="$(consume_rates tuned)"
+VSIZE="$(awk -v b="$(kv "$RUN/rawc-tuned-1.out" value_bytes)" -v n="$EVENTS" 'BEGIN { printf "%.0f", b / n }')"
+KSIZE="$(awk -v b="$(kv "$RUN/rawc-tuned-1.out" key_bytes)" -v n="$EVENTS" 'BEGIN { printf "%.0f", b / n }')"
+RDK_VERSION="$(kv "$RUN/rawc-tuned-1.out" librdkafka)"
+
+rawp_rates=()
+for k in $(seq 1 "$REPS"); do
+    new_topic "$PARTITIONS" "$T-raw-$k"
+    say "raw producer run $k/$REPS: $EVENTS messages of $VSIZE + $KSIZE bytes"
+    timed "rawp-$k" "$BIN/raw_produce" -b "$BOOT" -t "$T-raw-$k" -n "$EVENTS" -s "$VSIZE" -k "$KSIZE" -u "$USERS"
+    rawp_rates+=("$(calc "$EVENTS / $(kv "$RUN/rawp-$k.out" run_s)")")
+    drop_topic "$T-raw-$k"
+done
+RAWP="$(printf '%s\n' "${rawp_rates[@]}" | median)"
+GEN="$(printf '%s\n' "${gen_rates[@]}" | median)"
+GEN_RATIO="$(calc "100 * $GEN / $RAWP")"
+if ge "$GEN_RATIO" 80; then v=PASS; else v="MISS: $(fmt0 "$GEN_RATIO")% < 80% (see Analysis)"; fi
+row "Raw produce (ceiling): plain librdkafka, $VSIZE B values + $KSIZE B keys, sink's batching" \
+    "$(fmt0 "$RAWP") msg/s" "-" "-" "median of $REPS; CPU $(cpu_per_m rawp-1 "$EVENTS") s/M msgs; peak RSS $(rss_mb rawp-1) MB"
+row "Generator: clickgen -> Kafka sink (Avro, murmur2, idempotent)" "$(fmt0 "$GEN") events/s" \
+    "$(fmt0 "$GEN_RATIO")% of raw produce; target >= 80%" "$v" \
+    "median of $REPS; CPU $(cpu_per_m gen-1 "$EVENTS") s/M events; peak RSS $(rss_mb gen-1) MB"
+
+# --- analytics -------------------------------------------------------------------
+# host_rates NAME CONFIG PROFILE REPS [ENV...]: a bounded streamhost run over
+# CLICKS, REPS times; prints the median events/s from partition assignment to
+# the summary (every window fired, output flushed).
+host_rates() {
+    local name="$1" conf="$2" prof="$3" reps="$4" k r=()
+    shift 4
+    fetch_profile "$prof"
+    for k in $(seq 1 "$reps"); do
+        say "$name ($prof fetch settings) run $k/$reps"
+        # shellcheck disable=SC2086
+        timed "$name-$prof-$k" env $COMMON_ENV $FETCH_ENV TOPIC="$CLICKS" GROUP="$T-$name-$prof-$k" STAMP="$RUN/$name.stamp" "$@" \
+            "$BUILD/streamhost" run "$conf"
+        [ "$(host_out "$name-$prof-$k" clicks)" = "$EVENTS" ] || { say "$name read the wrong count"; exit 1; }
+        r+=("$(calc "$EVENTS / $(host_run_s "$name-$prof-$k" 'assigned [0-9]+ partition')")")
+    done
+    printf '%s\n' "${r[@]}" | median
+}
+# busy NAME: CPU seconds (user+sys, all threads) per second of wall time.
+busy() { awk -v u="$(kv "$RUN/$1.time" user)" -v s="$(kv "$RUN/$1.time" sys)" -v w="$(kv "$RUN/$1.time" wall)" \
+    'BEGIN { printf "%.2f", (u + s) / w }'; }
+e2e() { fmt0 "$(calc "$EVENTS / $(kv "$RUN/$1.time" wall)")"; }
+
+SRC_TUNED="$(host_rates source bench/consume-null.ini tuned "$REPS")"
+AN_DEFAULT="$(host_rates analytics bench/analytics-null.ini default "$REPS")"
+AN_TUNED="$(host_rates analytics bench/analytics-null.ini tuned "$REPS")"
+DOCS="$(host_in analytics-tuned-1 discard)"
+AN_FILE="$(host_rates analytics-file bench/analytics-file.ini tuned 1 OUTPUT="$RUN/documents.jsonl")"
+FILE_DOCS="$(wc -l <"$RUN/documents.jsonl")"
+rm -f "$RUN/documents.jsonl"
+
+analytics_row() { # analytics_row LABEL RATE CEILING RUN_NAME NOTE
+    local ratio v
+    ratio="$(calc "100 * $2 / $3")"
+    if ge "$ratio" 70 && ge "$2" 1000000; then
+        v=PASS
+    elif ! ge "$3" 1000000 && ge "$ratio" 70; then
+        v="PASS (broker ceiling $(fmt0 "$3")/s < 1M)"
+    else
+        v="MISS:"
+        ge "$ratio" 70 || v="$v $(fmt0 "$ratio")% < 70%;"
+        ge "$2" 1000000 || v="$v < 1M/s;"
+        v="$v busy $(busy "$4") CPU-s per s (see Analysis)"
+    fi
+    row "$1" "$(fmt0 "$2") events/s" "$(fmt0 "$ratio")% of raw consume ($(fmt0 "$3")/s); target >= 70% and >= 1M/s" \
+        "$v" "$5; end to end (process wall) $(e2e "$4")/s; CPU $(cpu_per_m "$4" "$EVENTS") s/M events; peak RSS $(rss_mb "$4") MB"
+}
+row "Raw consume (ceiling), default fetch settings" "$(fmt0 "$RAWC_DEFAULT") msg/s" "-" "-" \
+    "median of $REPS; CPU $(cpu_per_m rawc-default-1 "$EVENTS") s/M msgs; peak RSS $(rss_mb rawc-default-1) MB"
+row "Raw consume (ceiling), tuned fetch settings" "$(fmt0 "$RAWC_TUNED") msg/s" "-" "-" \
+    "median of $REPS; CPU $(cpu_per_m rawc-tuned-1 "$EVENTS") s/M msgs; peak RSS $(rss_mb rawc-tuned-1) MB"
+row "Kafka source + Avro decode -> null, tuned (no analytics)" "$(fmt0 "$SRC_TUNED") events/s" \
+    "$(fmt0 "$(calc "100 * $SRC_TUNED / $RAWC_TUNED")")% of raw consume" "-" \
+    "median of $REPS; CPU $(cpu_per_m source-tuned-1 "$EVENTS") s/M events; peak RSS $(rss_mb source-tuned-1) MB"
+analytics_row "Analytics -> null sink, default fetch settings" "$AN_DEFAULT" "$RAWC_DEFAULT" analytics-default-1 \
+    "median of $REPS; $DOCS documents"
+analytics_row "Analytics -> null sink, tuned fetch settings" "$AN_TUNED" "$RAWC_TUNED" analytics-tuned-1 \
+    "median of $REPS; $DOCS documents"
+analytics_row "Analytics -> file sink, tuned" "$AN_FILE" "$RAWC_TUNED" analytics-file-tuned-1 \
+    "1 run; $FILE_DOCS lines written"
+
+# --- analytics -> OpenSearch --------------------------------------------------------
+os_not_measured() { row "Analytics -> OpenSearch, tuned" "not measured" "-" "-" "$1"; }
+if [ "$WITH_OS" != 1 ]; then
+    os_not_measured "BENCH_OPENSEARCH=0"
+elif [ ! -f "$BUILD/plugins/sink-opensearch.so" ]; then
+    os_not_measured "$BUILD/plugins/sink-opensearch.so is not built"
+else
+    if ! scripts/opensearch.sh status >/dev/null 2>&1; then
+        if scripts/opensearch.sh start >"$RUN/opensearch-start.log" 2>&1; then
+            STARTED_OS=1
+        fi
+    fi
+    if [ "$STARTED_OS" = 1 ] || scripts/opensearch.sh status >/dev/null 2>&1; then
+        touch "$RUN/os.used"
+        if AN_OS="$(host_rates analytics-os bench/analytics-opensearch.ini tuned 1 OPENSEARCH_URL="$OS_URL" \
+            INDEX_PREFIX="$INDEX_PREFIX")"; then
+            curl -s -o /dev/null -X POST "$OS_URL/${INDEX_PREFIX}*/_refresh"
+            OS_DOCS="$(curl -s "$OS_URL/${INDEX_PREFIX}*/_count" | grep -o '"count":[0-9]*' | cut -d: -f2)"
+            analytics_row "Analytics -> OpenSearch, tuned" "$AN_OS" "$RAWC_TUNED" analytics-os-tuned-1 \
+                "1 run; ${OS_DOCS:-?} documents indexed (OpenSearch on the same 2 cores)"
+        else
+            os_not_measured "the run failed: $(tail -n 2 "$RUN/analytics-os-tuned-1.err" | tr '\n|' ' /')"
+        fi
+    else
+        os_not_measured "OpenSearch did not start: $(tail -n 1 "$RUN/opensearch-start.log" | tr '|' '/')"
+    fi
+fi
+if [ "$STARTED_OS" = 1 ]; then # give the 2 cores back before the CPU-bound rows
+    scripts/opensearch.sh stop >&2
+    STARTED_OS=0
+    rm -f "$RUN/os.used"
+fi
+
+# --- processing alone, state -------------------------------------------------------
+say "processing alone: $EVENTS events in memory"
+timed process "$BIN/process_bench" throughput "$BUILD/plugins" "$BIN/plugins" "$EVENTS" "$USERS" "$SEED" "$START_TIME"
+PROC="$(kv "$RUN/process.out" events_per_cpu_s)"
+if ge "$PROC" 3000000; then v=PASS; else v="MISS: < 3M/s per core (see Analysis)"; fi
+row "Processing alone: session + filter + tumble over in-memory records (1 thread)" "$(fmt0 "$PROC") events/s per core" \
+    "target >= 3,000,000" "$v" "$(kv "$RUN/process.out" sessions) sessions, $(kv "$RUN/process.out" docs) documents; wall rate $(fmt0 "$(kv "$RUN/process.out" events_per_s)")/s"
+
+say "state: $SESSIONS open sessions"
+timed state "$BIN/process_bench" state "$BUILD/plugins" "$BIN/plugins" "$SESSIONS" "$SEED" "$START_TIME" || true
+OPEN="$(kv "$RUN/state.out" open_sessions)"
+if [ "$OPEN" = "$SESSIONS" ] && [ "$(kv "$RUN/state.out" fired)" = 0 ]; then
+    BPS="$(kv "$RUN/state.out" bytes_per_session)"
+    PEAK_BPS="$(awk -v h="$(kv "$RUN/state.out" vmhwm)" -v b="$(kv "$RUN/state.out" rss_before)" -v n="$OPEN" \
+        'BEGIN { printf "%.1f", (h - b) / n }')"
+    if ge 150 "$BPS"; then v=PASS; else v="MISS: > 150 B (see Analysis)"; fi
+    row "State: $(fmt0 "$OPEN") sessions open at once (session plugin's open_sessions gauge)" \
+        "$(fmt1 "$BPS") bytes per session" "target <= 150" "$v" \
+        "RSS added while they are open: $(awk -v a="$(kv "$RUN/state.out" rss_after)" -v b="$(kv "$RUN/state.out" rss_before)" 'BEGIN { printf "%.0f", (a - b) / 1048576 }') MB; peak while the table doubled: $PEAK_BPS B/session; none fired"
+else
+    row "State" "not measured" "target <= 150" "-" "open_sessions=$OPEN, expected $SESSIONS (see $RUN/state.out)"
+fi
+
+# --- start-up, idle RSS -----------------------------------------------------------
+# startup_ms NAME STAMP VAR=VALUE... CMD...: ms from just before exec to the
+# null sink's first record.
+startup_ms() {
+    local name="$1" stamp="$2" t0
+    shift 2
+    rm -f "$stamp"
+    (
+        while [[ "$1" == *=* ]]; do export "${1?}"; shift; done
+        printf '%s\n' "$EPOCHREALTIME" >"$RUN/$name.t0"
+        exec "$@"
+    ) >"$RUN/$name.out" 2>"$RUN/$name.err" || return 1
+    t0="$(cat "$RUN/$name.t0")"
+    awk -v t0="$t0" -v f="$(cut -d' ' -f1 "$stamp")" 'BEGIN { printf "%.1f", f / 1e6 - t0 * 1000 }'
+}
+printf '%s\n' "$(head -n 1 tests/data/worked-example.jsonl)" >"$RUN/one.jsonl"
+su_file=() su_kafka=()
+new_topic "$PARTITIONS" "$T-few"
+# shellcheck disable=SC2086
+timed few env $COMMON_ENV $GEN_ENV EVENTS=10 TOPIC="$T-few" "$BUILD/streamhost" run bench/produce.ini
+fetch_profile default
+printf '%s\n' "BENCH_PLUGINS=$PWD/$BIN/plugins INPUT=$RUN/one.jsonl STAMP=... $BUILD/streamhost run bench/startup-file.ini" \
+    "$COMMON_ENV $FETCH_ENV TOPIC=$T-few GROUP=<fresh> STAMP=... $BUILD/streamhost run bench/consume-null.ini" >>"$RUN/commands"
+for k in $(seq 1 5); do
+    say "start-up run $k/5"
+    su_file+=("$(startup_ms "startup-file-$k" "$RUN/startup.stamp" BENCH_PLUGINS="$PWD/$BIN/plugins" \
+        INPUT="$RUN/one.jsonl" STAMP="$RUN/startup.stamp" DEAD_LETTERS="$RUN/dead-letters.jsonl" \
+        "$BUILD/streamhost" run bench/startup-file.ini)")
+    # shellcheck disable=SC2086
+    su_kafka+=("$(startup_ms "startup-kafka-$k" "$RUN/startup.stamp" $COMMON_ENV $FETCH_ENV TOPIC="$T-few" \
+        GROUP="$T-startup-$k" STAMP="$RUN/startup.stamp" "$BUILD/streamhost" run bench/consume-null.ini)")
+done
+SU_FILE="$(printf '%s\n' "${su_file[@]}" | median)"
+SU_KAFKA="$(printf '%s\n' "${su_kafka[@]}" | median)"
+if ge 200 "$SU_FILE"; then v=PASS; else v="MISS: > 200 ms (see Analysis)"; fi
+row "Start-up: exec -> first record (file source -> null sink)" "$(fmt1 "$SU_FILE") ms" "target <= 200 ms" "$v" \
+    "median of 5: $(printf '%s ' "${su_file[@]}")ms"
+if ge 200 "$SU_KAFKA"; then v=PASS; else v="MISS: > 200 ms (see Analysis)"; fi
+row "Start-up: exec -> first record consumed from Kafka (group join, fetch)" "$(fmt1 "$SU_KAFKA") ms" \
+    "target <= 200 ms" "$v" "median of 5: $(printf '%s ' "${su_kafka[@]}")ms; fresh consumer group each run"
+
+say "idle RSS: the analytics pipeline on an empty topic"
+new_topic "$PARTITIONS" "$T-empty"
+printf '%s\n' "$COMMON_ENV $FETCH_ENV TOPIC=$T-empty GROUP=$T-idle BOUNDED=false $BUILD/streamhost run bench/analytics-null.ini   # VmRSS after 2 s, then SIGTERM" >>"$RUN/commands"
+(
+    # shellcheck disable=SC2086,SC2163
+    export $COMMON_ENV $FETCH_ENV TOPIC="$T-empty" GROUP="$T-idle" BOUNDED=false
+    exec "$BUILD/streamhost" run bench/analytics-null.ini
+) >"$RUN/idle.out" 2>"$RUN/idle.err" &
+IDLE_PID=$!
+sleep 2
+IDLE_KB="$(awk '/^VmRSS:/ { print $2 }' "/proc/$IDLE_PID/status")"
+IDLE_HWM="$(awk '/^VmHWM:/ { print $2 }' "/proc/$IDLE_PID/status")"
+kill -TERM "$IDLE_PID"
+wait "$IDLE_PID" || true
+IDLE_MB="$(calc "$IDLE_KB / 1024")"
+if ge 20 "$IDLE_MB"; then v=PASS; else v="MISS: > 20 MB (see Analysis)"; fi
+row "Idle RSS: analytics pipeline, Kafka source on an empty topic, after 2 s" "$(fmt1 "$IDLE_MB") MB" \
+    "target <= 20 MB" "$v" "VmHWM $(fmt1 "$(calc "$IDLE_HWM / 1024")") MB; $(grep -c 'assigned' "$RUN/idle.err" || true) assignment(s) seen"
+
+# --- profile ------------------------------------------------------------------------
+PROFILE_TXT="$RUN/profile.txt"
+if [ "$WITH_PERF" = 1 ] && command -v perf >/dev/null &&
+    perf record -q -o "$RUN/perf-check.data" true >/dev/null 2>&1; then
+    fetch_profile tuned
+    say "profiling the analytics (tuned) with perf"
+    # shellcheck disable=SC2086
+    timed perf perf record -F 999 -g -o "$RUN/perf.data" -- env $COMMON_ENV $FETCH_ENV TOPIC="$CLICKS" \
+        GROUP="$T-perf" "$BUILD/streamhost" run bench/analytics-null.ini
+    {
+        echo "perf record -F 999 -g, analytics -> null sink, tuned fetch settings, $EVENTS events."
+        echo "CPU share by thread:"
+        perf report -i "$RUN/perf.data" --no-children --sort comm --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -n 5 || true
+        echo "Top functions by self time (all threads):"
+        perf report -i "$RUN/perf.data" --no-children --sort comm,dso,sym --stdio -g none 2>/dev/null |
+            grep -E '^ +[0-9]' | head -n 25 || true
+    } >"$PROFILE_TXT"
+else
+    echo "not profiled: perf is not available (apt-get install linux-perf) or BENCH_PROFILE=0" >"$PROFILE_TXT"
+fi
+
+# --- report ---------------------------------------------------------------------------
+CPU_MODEL="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+KAFKA_PID="$( (ss -ltnpH "sport = :$KPORT" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2) || true)"
+KAFKA_VERSION="$( (tr '\0' '\n' <"/proc/${KAFKA_PID:-0}/cmdline" | grep -o 'kafka/[0-9.]*/libs' |
+    head -n 1 | cut -d/ -f2) 2>/dev/null || true)"
+REPORT="$RUN/report.md"
+{
+    echo "## Run $ID"
+    echo
+    echo "- Date: $(date -u)"
+    echo "- Machine: $(nproc) cores, $CPU_MODEL, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r)"
+    echo "- Versions: streamhost $("$BUILD/streamhost" --version 2>&1 | head -n 1), librdkafka $RDK_VERSION, Kafka broker ${KAFKA_VERSION:-unknown} (KRaft, 1 node, on the same cores), git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes')"
+    echo "- Input: $EVENTS clickgen events (seed $SEED, $USERS users, simulated clock from $START_TIME, rate 0), $PARTITIONS partitions, ${VSIZE} B Avro values + ${KSIZE} B keys on average"
+    echo "- Rates: Kafka consumers from partition assignment to the last record (the host: to its summary, after every window fired and the sink flushed); producers from the first send to the last delivery report; medians of $REPS runs where marked. \"End to end\" divides by the whole process wall time."
+    echo "- Fetch settings: default = librdkafka's defaults; tuned = max.partition.fetch.bytes 4 MiB, fetch.wait.max.ms 100, queued.min.messages 1000000, queued.max.messages.kbytes 262144; the same for the host and the raw consumer."
+    echo
+    echo "| measurement | result | reference / target | verdict | notes |"
+    echo "| --- | --- | --- | --- | --- |"
+    cat "$RUN/rows"
+    echo
+    echo "<details><summary>Commands</summary>"
+    echo
+    echo '```'
+    echo "BUILD=$BUILD BENCH_EVENTS=$EVENTS BENCH_REPS=$REPS BENCH_KAFKA_PORT=$KPORT BENCH_OPENSEARCH_PORT=$OSPORT bench/run.sh"
+    sort -u "$RUN/commands" | sed "s#$PWD/##g"
+    echo '```'
+    echo "</details>"
+    echo
+    echo "<details><summary>Profile</summary>"
+    echo
+    echo '```'
+    cat "$PROFILE_TXT"
+    echo '```'
+    echo "</details>"
+    echo
+} >"$REPORT"
+cat "$REPORT"
+[ -f "$RESULTS" ] || printf '# Benchmark results\n\nAppended by %s (bench/run.sh); see bench/README.md for what each row measures.\n\n' \
+    '`make bench`' >"$RESULTS"
+cat "$REPORT" >>"$RESULTS"
+say "appended to $RESULTS; raw outputs in $RUN"
