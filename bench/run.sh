@@ -310,7 +310,7 @@ printf '%s\n' "$(head -n 1 tests/data/worked-example.jsonl)" >"$RUN/one.jsonl"
 su_file=() su_kafka=()
 new_topic "$PARTITIONS" "$T-few"
 # shellcheck disable=SC2086
-timed few env $COMMON_ENV $GEN_ENV EVENTS=10 TOPIC="$T-few" "$BUILD/streamhost" run bench/produce.ini
+timed few env $COMMON_ENV USERS="$USERS" SEED="$SEED" START_TIME="$START_TIME" EVENTS=10 TOPIC="$T-few" "$BUILD/streamhost" run bench/produce.ini
 fetch_profile default
 printf '%s\n' "BENCH_PLUGINS=$PWD/$BIN/plugins INPUT=$RUN/one.jsonl STAMP=... $BUILD/streamhost run bench/startup-file.ini" \
     "$COMMON_ENV $FETCH_ENV TOPIC=$T-few GROUP=<fresh> STAMP=... $BUILD/streamhost run bench/consume-null.ini" >>"$RUN/commands"
@@ -383,7 +383,7 @@ REPORT="$RUN/report.md"
     echo
     echo "- Date: $(date -u)"
     echo "- Machine: $(nproc) cores, $CPU_MODEL, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r)"
-    echo "- Versions: streamhost $("$BUILD/streamhost" --version 2>&1 | head -n 1), librdkafka $RDK_VERSION, Kafka broker ${KAFKA_VERSION:-unknown} (KRaft, 1 node, on the same cores), git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes')"
+    echo "- Versions: $("$BUILD/streamhost" --version 2>&1 | head -n 1), librdkafka $RDK_VERSION, Kafka broker ${KAFKA_VERSION:-unknown} (KRaft, 1 node, on the same cores), git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes')"
     echo "- Input: $EVENTS clickgen events (seed $SEED, $USERS users, simulated clock from $START_TIME, rate 0), $PARTITIONS partitions, ${VSIZE} B Avro values + ${KSIZE} B keys on average"
     echo "- Rates: Kafka consumers from partition assignment to the last record (the host: to its summary, after every window fired and the sink flushed); producers from the first send to the last delivery report; medians of $REPS runs where marked. \"End to end\" divides by the whole process wall time."
     echo "- Fetch settings: default = librdkafka's defaults; tuned = max.partition.fetch.bytes 4 MiB, fetch.wait.max.ms 100, queued.min.messages 1000000, queued.max.messages.kbytes 262144; the same for the host and the raw consumer."
@@ -396,7 +396,7 @@ REPORT="$RUN/report.md"
     echo
     echo '```'
     echo "BUILD=$BUILD BENCH_EVENTS=$EVENTS BENCH_REPS=$REPS BENCH_KAFKA_PORT=$KPORT BENCH_OPENSEARCH_PORT=$OSPORT bench/run.sh"
-    sort -u "$RUN/commands" | sed "s#$PWD/##g"
+    awk '!seen[$0]++' "$RUN/commands" | sed "s#$PWD/##g"
     echo '```'
     echo "</details>"
     echo
