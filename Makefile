@@ -119,6 +119,7 @@ install: all
 
 # --- running -----------------------------------------------------------------
 run: all
+	@mkdir -p out
 	$(BUILD)/streamhost run conf/quickstart.ini
 
 # Benchmarks against the real local Kafka (started if needed); appends to bench/RESULTS.md.

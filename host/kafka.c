@@ -58,6 +58,7 @@ static const char *embedded_start(char *err, size_t errlen)
         return mock_bootstraps;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+    rd_kafka_conf_set(conf, "log_level", "3", NULL, 0); /* it only hosts the cluster: no "no bootstrap" notice */
     mock_rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen);
     if (!mock_rk)
         return NULL;
