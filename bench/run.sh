@@ -125,18 +125,17 @@ new_topic 1 "$T-dlq"
 COMMON_ENV="BENCH_BOOTSTRAP=$BOOT BENCH_PLUGINS=$PWD/$BIN/plugins DLQ_TOPIC=$T-dlq"
 
 # --- generator: clickgen -> Kafka (also the pre-fill), and the raw producer -----
+# The first generator run fills the topic every consumer reads and warms the
+# broker up (its first producer also waits for the transaction coordinator);
+# the measured generator and raw producer runs then alternate, so that both
+# see the broker in the same state.
 GEN_ENV="USERS=$USERS SEED=$SEED START_TIME=$START_TIME EVENTS=$EVENTS"
-gen_rates=()
-for k in $(seq 1 "$REPS"); do
-    new_topic "$PARTITIONS" "$T-clicks-$k"
-    say "generator run $k/$REPS: $EVENTS events -> $T-clicks-$k"
-    # shellcheck disable=SC2086
-    timed "gen-$k" env $COMMON_ENV $GEN_ENV TOPIC="$T-clicks-$k" "$BUILD/streamhost" run bench/produce.ini
-    [ "$(host_out "gen-$k" generator)" = "$EVENTS" ] || { say "generator run $k did not write $EVENTS events"; exit 1; }
-    gen_rates+=("$(calc "$EVENTS / $(host_run_s "gen-$k" 'pipeline running')")")
-    [ "$k" -gt 1 ] && drop_topic "$T-clicks-$k"
-done
-CLICKS="$T-clicks-1"
+CLICKS="$T-clicks"
+new_topic "$PARTITIONS" "$CLICKS"
+say "pre-fill: $EVENTS events -> $CLICKS"
+# shellcheck disable=SC2086
+timed prefill env $COMMON_ENV $GEN_ENV TOPIC="$CLICKS" "$BUILD/streamhost" run bench/produce.ini
+[ "$(host_out prefill generator)" = "$EVENTS" ] || { say "the pre-fill did not write $EVENTS events"; exit 1; }
 
 consume_rates() { # consume_rates PROFILE: raw consumer REPS times on CLICKS
     fetch_profile "$1"
@@ -156,8 +155,15 @@ VSIZE="$(awk -v b="$(kv "$RUN/rawc-tuned-1.out" value_bytes)" -v n="$EVENTS" 'BE
 KSIZE="$(awk -v b="$(kv "$RUN/rawc-tuned-1.out" key_bytes)" -v n="$EVENTS" 'BEGIN { printf "%.0f", b / n }')"
 RDK_VERSION="$(kv "$RUN/rawc-tuned-1.out" librdkafka)"
 
-rawp_rates=()
+gen_rates=() rawp_rates=()
 for k in $(seq 1 "$REPS"); do
+    new_topic "$PARTITIONS" "$T-gen-$k"
+    say "generator run $k/$REPS: $EVENTS events -> $T-gen-$k"
+    # shellcheck disable=SC2086
+    timed "gen-$k" env $COMMON_ENV $GEN_ENV TOPIC="$T-gen-$k" "$BUILD/streamhost" run bench/produce.ini
+    [ "$(host_out "gen-$k" generator)" = "$EVENTS" ] || { say "generator run $k did not write $EVENTS events"; exit 1; }
+    gen_rates+=("$(calc "$EVENTS / $(host_run_s "gen-$k" 'pipeline running')")")
+    drop_topic "$T-gen-$k"
     new_topic "$PARTITIONS" "$T-raw-$k"
     say "raw producer run $k/$REPS: $EVENTS messages of $VSIZE + $KSIZE bytes"
     timed "rawp-$k" "$BIN/raw_produce" -b "$BOOT" -t "$T-raw-$k" -n "$EVENTS" -s "$VSIZE" -k "$KSIZE" -u "$USERS"
@@ -196,6 +202,13 @@ host_rates() {
 busy() { awk -v u="$(kv "$RUN/$1.time" user)" -v s="$(kv "$RUN/$1.time" sys)" -v w="$(kv "$RUN/$1.time" wall)" \
     'BEGIN { printf "%.2f", (u + s) / w }'; }
 e2e() { fmt0 "$(calc "$EVENTS / $(kv "$RUN/$1.time" wall)")"; }
+# input_rate NAME: events/s from assignment to the source's "input finished"
+# (before the final firing and the sink's last flush).
+input_rate() {
+    local a b
+    a="$(log_ms "$RUN/$1.err" 'assigned [0-9]+ partition')" && b="$(log_ms "$RUN/$1.err" 'input finished')" &&
+        fmt0 "$(calc "$EVENTS * 1000 / ($b - $a)")"
+}
 
 SRC_TUNED="$(host_rates source bench/consume-null.ini tuned "$REPS")"
 AN_DEFAULT="$(host_rates analytics bench/analytics-null.ini default "$REPS")"
@@ -219,7 +232,7 @@ analytics_row() { # analytics_row LABEL RATE CEILING RUN_NAME NOTE
         v="$v busy $(busy "$4") CPU-s per s (see Analysis)"
     fi
     row "$1" "$(fmt0 "$2") events/s" "$(fmt0 "$ratio")% of raw consume ($(fmt0 "$3")/s); target >= 70% and >= 1M/s" \
-        "$v" "$5; end to end (process wall) $(e2e "$4")/s; CPU $(cpu_per_m "$4" "$EVENTS") s/M events; peak RSS $(rss_mb "$4") MB"
+        "$v" "$5; input read at $(input_rate "$4")/s; end to end (process wall) $(e2e "$4")/s; CPU $(cpu_per_m "$4" "$EVENTS") s/M events; peak RSS $(rss_mb "$4") MB"
 }
 row "Raw consume (ceiling), default fetch settings" "$(fmt0 "$RAWC_DEFAULT") msg/s" "-" "-" \
     "median of $REPS; CPU $(cpu_per_m rawc-default-1 "$EVENTS") s/M msgs; peak RSS $(rss_mb rawc-default-1) MB"

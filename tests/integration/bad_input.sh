@@ -5,7 +5,7 @@
 # to the dead-letter topic with its reason and origin headers, is counted,
 # and the good events (SEMANTICS §7) give exactly the expected documents:
 # the far-future event in particular does not drag the watermark forward.
-source tests/integration/lib.sh
+source tests/integration/common.bash
 BOOT=${KAFKA_BOOTSTRAP:-127.0.0.1:9092}
 topic="bad-$$-$RANDOM"
 PUT="$BUILD/tests/tools/kafka_put"

@@ -1,6 +1,6 @@
 # `streamhost check` reports every config mistake as FILE:LINE and exits 2;
 # bogus plugin files are refused with exit 2 and one clear line.
-source tests/integration/lib.sh
+source tests/integration/common.bash
 
 cat > "$T/bad.ini" <<'INI'
 [streamhost]

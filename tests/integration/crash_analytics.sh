@@ -5,7 +5,7 @@
 # killed with SIGKILL at several random points and restarted each time.  At
 # the end the documents in the three indices (and in the file) equal those
 # of an undisturbed run, ids and contents.
-source tests/integration/lib.sh
+source tests/integration/common.bash
 # shellcheck disable=SC2317
 BOOT=${KAFKA_BOOTSTRAP:-127.0.0.1:9092}
 EVENTS=${CRASH_EVENTS:-200000}

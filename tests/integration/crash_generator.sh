@@ -4,7 +4,7 @@
 # resume.field = globalseq a restarted (deterministic, seeded) generator skips
 # what each partition already holds: in the end the topic holds every one of
 # the 200,000 events exactly once.
-source tests/integration/lib.sh
+source tests/integration/common.bash
 BOOT=${KAFKA_BOOTSTRAP:-127.0.0.1:9092}
 EVENTS=${CRASH_EVENTS:-200000}
 topic="gencrash-$$-$RANDOM"

@@ -4,8 +4,8 @@
 # committed offsets with no loss and no duplicates.  Then a sink that fails
 # fatally stops the run with exit 1 and a clear message, and commits nothing
 # past what it handled: a restart with a working sink still gets everything.
-source tests/integration/lib.sh
-source tests/integration/lib_pipeline.sh
+source tests/integration/common.bash
+source tests/integration/pipeline.bash
 topic="stop-$$-$RANDOM"
 
 fill_topic "$topic" 150000 400 6

@@ -1,7 +1,7 @@
 # The worked example through Kafka in one process with the embedded broker:
 # file -> Kafka topic (Avro, keyed by userid) -> Kafka source (bounded) ->
 # session -> filter -> tumble -> file.  Same eight documents as SEMANTICS §7.
-source tests/integration/lib.sh
+source tests/integration/common.bash
 
 for framing in confluent glue bare; do
 cat > "$T/k.ini" <<INI

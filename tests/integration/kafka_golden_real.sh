@@ -2,7 +2,7 @@
 # The worked example through a real Kafka broker, in two processes as the
 # reference ran: a producer process (file -> topic) and the analytics
 # process (bounded Kafka source -> session -> filter -> tumble -> file).
-source tests/integration/lib.sh
+source tests/integration/common.bash
 BOOT=${KAFKA_BOOTSTRAP:-127.0.0.1:9092}
 topic="golden-$$-$RANDOM"
 

@@ -1,7 +1,7 @@
 # /metrics (Prometheus text) and /health answer during a run, and the
 # counters agree with what was fed: a paced generator -> embedded Kafka ->
 # analytics, scraped while running and once the input has been consumed.
-source tests/integration/lib.sh
+source tests/integration/common.bash
 PORT=$((20000 + RANDOM % 20000))
 EVENTS=30000
 cat > "$T/m.ini" <<INI

@@ -8,7 +8,7 @@
 #     (back-pressure), and in the end every document arrives, none twice (the
 #     same ids and sources as a file-sink run over the same generated events).
 # Scenario 2 stops and restarts the node this test finds running.
-source tests/integration/lib.sh
+source tests/integration/common.bash
 OS_URL=$(scripts/opensearch.sh url)
 P1="itest-$$-conflict-" # index_prefix of each scenario
 P2="itest-$$-outage-"

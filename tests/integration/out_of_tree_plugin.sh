@@ -1,6 +1,6 @@
 # A plugin compiled out of tree with only `pkg-config --cflags streamhost`
 # (after `make install`) loads into the installed host and runs.
-source tests/integration/lib.sh
+source tests/integration/common.bash
 
 make -s install PREFIX="$T/prefix" BUILD="$BUILD" >/dev/null
 export PKG_CONFIG_PATH="$T/prefix/lib/pkgconfig"

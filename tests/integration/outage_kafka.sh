@@ -3,8 +3,8 @@
 # run.  The consumer and the offset commits retry until it is back; the run
 # resumes by itself, memory stays bounded, and the documents equal the
 # undisturbed run's.
-source tests/integration/lib.sh
-source tests/integration/lib_pipeline.sh
+source tests/integration/common.bash
+source tests/integration/pipeline.bash
 RSS_LIMIT_KB=${RSS_LIMIT_KB:-131072}
 topic="kout-$$-$RANDOM"
 

@@ -3,8 +3,8 @@
 # The sink buffers up to its bound, back-pressure pauses consumption, the
 # host's memory stays under a limit meanwhile, and it resumes by itself:
 # in the end the three indices hold exactly the undisturbed run's documents.
-source tests/integration/lib.sh
-source tests/integration/lib_pipeline.sh
+source tests/integration/common.bash
+source tests/integration/pipeline.bash
 OS_URL=${OPENSEARCH_URL:-$(scripts/opensearch.sh url)}
 OUTAGE=${OUTAGE_SECONDS:-30}
 RSS_LIMIT_KB=${RSS_LIMIT_KB:-131072}   # 128 MiB

@@ -5,7 +5,7 @@
 #  - their documents equal what the same input gives through the file sink;
 #  - running the analytics again from the beginning (a new consumer group)
 #    leaves the document counts and contents unchanged (no duplicates).
-source tests/integration/lib.sh
+source tests/integration/common.bash
 BOOT=${KAFKA_BOOTSTRAP:-127.0.0.1:9092}
 OS_URL=${OPENSEARCH_URL:-$(scripts/opensearch.sh url)}
 topic="e2e-$$-$RANDOM"

@@ -1,7 +1,7 @@
 # The worked example of SEMANTICS.md §7 through conf/replay.ini (file
 # source -> session -> filter -> tumble -> file sink) gives exactly its eight
 # documents, with deterministic ids.
-source tests/integration/lib.sh
+source tests/integration/common.bash
 
 INPUT=tests/data/worked-example.jsonl OUTPUT="$T/out.jsonl" DEAD_LETTERS="$T/dead.jsonl" "$SH" run conf/replay.ini
 cat "$T/out.jsonl"
