@@ -22,6 +22,9 @@ static const sh_config_key kk_config[] = {
      "Glue schema version UUID written in each message"},
     {"glue.compression", SH_CFG_STRING, "none", 0, "Glue body compression: none or zlib"},
     {"key.field", SH_CFG_STRING, NULL, 0, "field whose value (as text) is the message key (default: the record key)"},
+    {"timestamp", SH_CFG_STRING, "now", 0,
+     "Kafka message timestamp: now (produce time, as the Java producer does) or event (the record's event time; "
+     "beware of topic retention with old simulated times)"},
     {"resume.field", SH_CFG_STRING, NULL, 0,
      "strictly increasing integer field of a deterministic source (e.g. globalseq): at start, skip records whose value is "
      "not above the last one already in their partition, so a restarted generator writes no event twice"},
@@ -46,6 +49,7 @@ struct kk {
     const char *key_field;
     const sh_schema *key_schema;
     int key_pos;
+    int event_ts; /* timestamp = event */
     uint64_t sent, acked;
     uint8_t *done; /* RING bits */
     int failed;
@@ -118,6 +122,12 @@ static sh_rc kk_init(const sh_host *h, sh_ctx *ctx, void **state)
         h->log(ctx, SH_LOG_ERROR, "%s: %s", h->cfg_where(ctx, "schema.file"), err);
         return SH_FATAL;
     }
+    const char *ts = h->cfg_str(ctx, "timestamp");
+    if (strcmp(ts, "now") && strcmp(ts, "event")) {
+        h->log(ctx, SH_LOG_ERROR, "%s: timestamp '%s' is not now or event", h->cfg_where(ctx, "timestamp"), ts);
+        return SH_FATAL;
+    }
+    s->event_ts = strcmp(ts, "event") == 0;
     s->key_field = h->cfg_str(ctx, "key.field");
     s->resume_field = h->cfg_str(ctx, "resume.field");
     if (s->resume_field && !*s->resume_field)
@@ -318,7 +328,7 @@ static sh_rc kk_process(void *st, uint32_t input, const sh_record *recs, size_t 
             rd_kafka_resp_err_t e = rd_kafka_producev(
                 s->rk, RD_KAFKA_V_RKT(s->rkt), RD_KAFKA_V_VALUE(s->buf.data, s->buf.len),
                 RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                RD_KAFKA_V_TIMESTAMP(r->time > 0 ? r->time : 0), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)s->sent),
+                RD_KAFKA_V_TIMESTAMP(s->event_ts && r->time > 0 ? r->time : 0), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)s->sent),
                 RD_KAFKA_V_END);
             if (!e)
                 break;

@@ -106,7 +106,9 @@ transaction.state.log.num.partitions=10
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
-log.retention.hours=168
+# no time-based retention: tests and benchmarks write events with simulated
+# (past) timestamps, which a 7-day retention would delete at the next check
+log.retention.ms=-1
 log.segment.bytes=104857600
 num.network.threads=2
 num.io.threads=4
