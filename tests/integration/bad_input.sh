@@ -6,7 +6,7 @@
 # and the good events (SEMANTICS §7) give exactly the expected documents:
 # the far-future event in particular does not drag the watermark forward.
 source tests/integration/common.bash
-BOOT=${KAFKA_BOOTSTRAP:-127.0.0.1:9092}
+source tests/integration/pipeline.bash
 topic="bad-$$-$RANDOM"
 PUT="$BUILD/tests/tools/kafka_put"
 DUMP="$BUILD/tests/tools/kafka_dump"
@@ -64,35 +64,9 @@ PY
 "$PUT" "$BOOT" "$topic" < "$T/bad.hex"
 good "$T/good2.jsonl"
 
-cat > "$T/analytics.ini" <<INI
-[streamhost]
-progress = off
-dead_letter.topic = $topic-dlq
-[kafka]
-bootstrap.servers = $BOOT
-[source.clicks]
-plugin = kafka
-topic = $topic
-group = bad-$$
-bounded = true
-framing = confluent, glue
+analytics_ini "$topic" "bad-$$" "" "$(file_sink "$T/out.jsonl")" "framing = confluent, glue
 confluent.schema.ids = 1
-max.message.bytes = 10KiB
-[transform.sessions]
-plugin = session
-inputs = clicks
-[transform.checkouts]
-plugin = filter
-inputs = sessions
-where = orderCheckoutEventCount != 0
-[transform.counts]
-plugin = tumble
-inputs = sessions
-[sink.out]
-plugin = file
-inputs = checkouts, counts
-path = $T/out.jsonl
-INI
+max.message.bytes = 10KiB" > "$T/analytics.ini"
 "$SH" run "$T/analytics.ini" 2> "$T/run.log"
 grep -E "dead_letters_total|decode_errors_total|late_events" "$T/run.log" || true
 check "good events give exactly SEMANTICS §7's documents" same_sorted "$T/out.jsonl" tests/data/worked-example.expected.jsonl

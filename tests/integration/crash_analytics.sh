@@ -6,8 +6,7 @@
 # the end the documents in the three indices (and in the file) equal those
 # of an undisturbed run, ids and contents.
 source tests/integration/common.bash
-# shellcheck disable=SC2317
-BOOT=${KAFKA_BOOTSTRAP:-127.0.0.1:9092}
+source tests/integration/pipeline.bash
 EVENTS=${CRASH_EVENTS:-200000}
 KILLS=${CRASH_KILLS:-5}
 topic="crash-$$-$RANDOM"
@@ -22,70 +21,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cat > "$T/produce.ini" <<INI
-[streamhost]
-progress = off
-[kafka]
-bootstrap.servers = $BOOT
-[source.gen]
-plugin = clickgen
-users = 500
-clock = simulated
-start_time = 1700000000000
-seed = 11
-max_events = $EVENTS
-[sink.k]
-plugin = kafka
-inputs = gen
-topic = $topic
-key.field = userid
-INI
-analytics() { # analytics NAME GROUP OUT APPEND EXTRA-HOST-KEYS EXTRA-SECTIONS
-cat > "$T/$1.ini" <<INI
-[streamhost]
-progress = off
-commit.interval = 300ms
-dead_letter.topic = $topic-dlq
-$5
-[kafka]
-bootstrap.servers = $BOOT
-[source.clicks]
-plugin = kafka
-topic = $topic
-group = $2
-bounded = true
-kafka.group.instance.id = $2-member
-[transform.sessions]
-plugin = session
-inputs = clicks
-[transform.checkouts]
-plugin = filter
-inputs = sessions
-where = orderCheckoutEventCount != 0
-[transform.counts]
-plugin = tumble
-inputs = sessions
-[sink.out]
-plugin = file
-inputs = checkouts, counts
-path = $3
-append = $4
-${6:-}
-INI
-}
-
-"$SH" run "$T/produce.ini"
-analytics ref "ref-$$" "$T/ref.jsonl" false ""
-"$SH" run "$T/ref.ini"
-python3 tests/integration/docset.py "$T/ref.jsonl" > "$T/ref.set"
-echo "undisturbed run: $(wc -l < "$T/ref.set") documents"
-
-analytics crash "crash-$$" "$T/crash.jsonl" true "rate.limit = 15000" "[sink.search]
+fill_topic "$topic" "$EVENTS" 500 11
+reference_set "$topic" "$T/ref.set"
+analytics_ini "$topic" "crash-$$" "rate.limit = 15000
+commit.interval = 300ms" "$(file_sink "$T/crash.jsonl" true)
+[sink.search]
 plugin = opensearch
 inputs = checkouts, counts
 url = $OS_URL
 index_prefix = $P
-flush_interval = 200ms"
+flush_interval = 200ms" > "$T/crash.ini"
 kills=0
 for i in $(seq 1 "$KILLS"); do
   "$SH" run "$T/crash.ini" 2>>"$T/crash.log" &

@@ -3,7 +3,7 @@
 # reference ran: a producer process (file -> topic) and the analytics
 # process (bounded Kafka source -> session -> filter -> tumble -> file).
 source tests/integration/common.bash
-BOOT=${KAFKA_BOOTSTRAP:-127.0.0.1:9092}
+source tests/integration/pipeline.bash
 topic="golden-$$-$RANDOM"
 
 cat > "$T/produce.ini" <<INI
@@ -20,32 +20,7 @@ inputs = events
 topic = $topic
 key.field = userid
 INI
-cat > "$T/analytics.ini" <<INI
-[streamhost]
-progress = off
-dead_letter.topic = $topic-dlq
-[kafka]
-bootstrap.servers = $BOOT
-[source.clicks]
-plugin = kafka
-topic = $topic
-group = golden-$$
-bounded = true
-[transform.sessions]
-plugin = session
-inputs = clicks
-[transform.checkouts]
-plugin = filter
-inputs = sessions
-where = orderCheckoutEventCount != 0
-[transform.counts]
-plugin = tumble
-inputs = sessions
-[sink.out]
-plugin = file
-inputs = checkouts, counts
-path = $T/out.jsonl
-INI
+analytics_ini "$topic" "golden-$$" "" "$(file_sink "$T/out.jsonl")" > "$T/analytics.ini"
 "$SH" run "$T/produce.ini"
 "$SH" run "$T/analytics.ini"
 check "documents equal SEMANTICS §7 through real Kafka" same_sorted "$T/out.jsonl" tests/data/worked-example.expected.jsonl

@@ -1,4 +1,4 @@
-# Shared pieces of the delivery tests (sourced after lib.sh): a seeded topic
+# Shared pieces of the delivery tests (sourced after common.bash): a seeded topic
 # on the real broker and the analytics config around a given sink.
 BOOT=${KAFKA_BOOTSTRAP:-127.0.0.1:9092}
 
@@ -24,7 +24,7 @@ INI
 "$SH" run "$T/fill.ini"
 }
 
-analytics_ini() { # analytics_ini TOPIC GROUP HOST-KEYS SINK-SECTIONS
+analytics_ini() { # analytics_ini TOPIC GROUP HOST-KEYS SINK-SECTIONS [SOURCE-KEYS]
 cat <<INI
 [streamhost]
 progress = off
@@ -38,6 +38,7 @@ topic = $1
 group = $2
 bounded = true
 kafka.group.instance.id = $2-member
+${5:-}
 [transform.sessions]
 plugin = session
 inputs = clicks

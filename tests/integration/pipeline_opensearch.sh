@@ -6,7 +6,7 @@
 #  - running the analytics again from the beginning (a new consumer group)
 #    leaves the document counts and contents unchanged (no duplicates).
 source tests/integration/common.bash
-BOOT=${KAFKA_BOOTSTRAP:-127.0.0.1:9092}
+source tests/integration/pipeline.bash
 OS_URL=${OPENSEARCH_URL:-$(scripts/opensearch.sh url)}
 topic="e2e-$$-$RANDOM"
 P="e2e-$$-"
@@ -19,60 +19,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cat > "$T/produce.ini" <<INI
-[streamhost]
-progress = off
-[kafka]
-bootstrap.servers = $BOOT
-[source.gen]
-plugin = clickgen
-users = 400
-clock = simulated
-start_time = 1700000000000
-seed = 5
-max_events = 60000
-[sink.k]
-plugin = kafka
-inputs = gen
-topic = $topic
-key.field = userid
-INI
-analytics() { # analytics GROUP SINK-SECTION
-cat <<INI
-[streamhost]
-progress = off
-dead_letter.topic = $topic-dlq
-[kafka]
-bootstrap.servers = $BOOT
-[source.clicks]
-plugin = kafka
-topic = $topic
-group = $1
-bounded = true
-[transform.sessions]
-plugin = session
-inputs = clicks
-[transform.checkouts]
-plugin = filter
-inputs = sessions
-where = orderCheckoutEventCount != 0
-[transform.counts]
-plugin = tumble
-inputs = sessions
-$2
-INI
-}
-"$SH" run "$T/produce.ini"
-analytics "file-$$" "[sink.out]
-plugin = file
-inputs = checkouts, counts
-path = $T/file.jsonl" > "$T/file.ini"
-analytics "os1-$$" "[sink.search]
+fill_topic "$topic" 60000 400 5
+analytics_ini "$topic" "file-$$" "" "$(file_sink "$T/file.jsonl")" > "$T/file.ini"
+search_sink="[sink.search]
 plugin = opensearch
 inputs = checkouts, counts
 url = $OS_URL
-index_prefix = $P" > "$T/os1.ini"
-sed "s/group = os1-$$/group = os2-$$/" "$T/os1.ini" > "$T/os2.ini"
+index_prefix = $P"
+analytics_ini "$topic" "os1-$$" "" "$search_sink" > "$T/os1.ini"
+analytics_ini "$topic" "os2-$$" "" "$search_sink" > "$T/os2.ini"
 
 "$SH" run "$T/file.ini"
 "$SH" run "$T/os1.ini"
