@@ -41,7 +41,8 @@ pids+=($!)
 echo "generator (pid ${pids[0]}, $RATE events/s) -> Kafka topic clickstream -> analytics (pid ${pids[1]}) -> OpenSearch"
 echo "metrics: http://127.0.0.1:$METRICS_PORT/metrics   dashboards: import conf/dashboards.ndjson (see plugins/sink-opensearch/README.md)"
 echo "first documents appear ~21 s after the first events (1 s session gap + 20 s out-of-orderness). Ctrl-C stops."
-count() { curl -s "$OPENSEARCH_URL/$1/_count" 2>/dev/null | sed -n 's/.*"count":\([0-9]*\).*/\1/p'; }
+count() { # documents in index $1 (0 until the index exists)
+  local n; n=$(curl -s "$OPENSEARCH_URL/$1/_count" 2>/dev/null | sed -n 's/.*"count":\([0-9]*\).*/\1/p'); echo "${n:-0}"; }
 while true; do
   for p in "${pids[@]}"; do
     if ! kill -0 "$p" 2>/dev/null; then echo "a process exited; see $LOGDIR"; exit 1; fi
