@@ -36,6 +36,7 @@ static const sh_config_key ks_config[] = {
     {NULL, 0, NULL, 0, NULL}};
 
 struct part {
+    metric *m_lag, *m_committed; /* per-partition gauges */
     int32_t slot;
     int64_t next;  /* next offset to read (last emitted + 1), -1 unknown */
     int64_t end;   /* bounded mode: end offset seen at assignment */
@@ -77,9 +78,16 @@ static struct part *part_of(struct ks *s, const char *topic, int32_t partition)
         if (partition >= s->nparts[t]) {
             int32_t n = partition + 1;
             s->parts[t] = realloc(s->parts[t], (size_t)n * sizeof(struct part));
-            for (int32_t p = s->nparts[t]; p < n; p++)
-                s->parts[t][p] = (struct part){.slot = s->h->slot(s->ctx, topic, p), .next = -1, .end = -1,
-                                               .committed = -1};
+            for (int32_t p = s->nparts[t]; p < n; p++) {
+                char label[512];
+                snprintf(label, sizeof label, "topic=\"%s\",partition=\"%d\"", topic, p);
+                s->parts[t][p] = (struct part){
+                    .slot = s->h->slot(s->ctx, topic, p), .next = -1, .end = -1, .committed = -1,
+                    .m_lag = metrics_get(s->ctx->name, "partition_lag", "messages behind the end of the partition", 1,
+                                         label),
+                    .m_committed = metrics_get(s->ctx->name, "committed_offset",
+                                               "last committed offset (next to read after a restart)", 1, label)};
+            }
             s->nparts[t] = n;
         }
         return &s->parts[t][partition];
@@ -469,6 +477,7 @@ static void ks_commit(void *st, const int64_t *off, size_t nslots, const char *m
             if (o == INT64_MAX || o < 0 || (o == pt->committed && meta && s->last_meta &&
                                             strcmp(meta, s->last_meta) == 0))
                 continue;
+            pt->m_committed->value = o;
             rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(l, s->topics[t], p);
             tp->offset = o;
             /* the replay fences travel with the offsets, atomically */
@@ -503,9 +512,11 @@ static sh_rc ks_tick(void *st, int64_t now)
         for (int32_t p = 0; p < s->nparts[t]; p++) {
             struct part *pt = &s->parts[t][p];
             int64_t lo, hi;
-            if (pt->assigned && rd_kafka_get_watermark_offsets(s->rk, s->topics[t], p, &lo, &hi) == 0 && pt->next >= 0 &&
-                hi > pt->next)
-                lag += hi - pt->next;
+            if (pt->assigned && rd_kafka_get_watermark_offsets(s->rk, s->topics[t], p, &lo, &hi) == 0 && pt->next >= 0) {
+                int64_t l = hi > pt->next ? hi - pt->next : 0;
+                pt->m_lag->value = l;
+                lag += l;
+            }
         }
     *s->m_lag = lag;
     return SH_OK;

@@ -8,6 +8,7 @@ cat > "$T/m.ini" <<INI
 [streamhost]
 progress = off
 metrics.port = $PORT
+commit.interval = 300ms
 dead_letter.file = $T/dead.jsonl
 [kafka]
 bootstrap.servers = embedded
@@ -61,6 +62,8 @@ check "no decode errors" test "$(metric decode_errors_total clicks)" = "0"
 check "open sessions gauge present" grep -q '^streamhost_open_sessions{component="sessions"} [0-9]' "$T/metrics"
 check "watermark lag gauge present" grep -q '^streamhost_watermark_lag_seconds{component="sessions"}' "$T/metrics"
 check "consumer lag is 0 once caught up" test "$(metric consumer_lag clicks)" = "0"
+check "lag per partition" grep -q '^streamhost_partition_lag{component="clicks",topic="clickstream",partition="3"} 0$' "$T/metrics"
+check "committed offsets per partition" grep -qE '^streamhost_committed_offset\{component="clicks",topic="clickstream",partition="[0-3]"\} [0-9]+$' "$T/metrics"
 kill -INT $pid
 set +e; wait $pid; rc=$?; set -e
 check "Ctrl-C (SIGINT) stops it with exit 0" test "$rc" -eq 0
