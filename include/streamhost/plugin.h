@@ -424,6 +424,35 @@ static inline sh_value sh_v_null(void)
     v.type = SH_NULL;
     return v;
 }
+/** Name of a field type for messages ("INT", "STRING", ...). */
+static inline const char *sh_type_name(uint32_t t)
+{
+    static const char *const names[] = {"NULL", "INT", "DOUBLE", "STRING", "BOOL", "STRLIST"};
+    return t < sizeof names / sizeof names[0] ? names[t] : "unknown";
+}
+
+/** Position of the field named `name` (the value of config key `cfg_key`) in
+ *  records of `s`, checked to have `type`.  On a mismatch, logs one line
+ *  naming the config location and the fix, and returns -1.  Call it once
+ *  per schema pointer and cache the result. */
+static inline int sh_resolve_field(const sh_host *host, sh_ctx *ctx, const sh_schema *s, const char *cfg_key,
+                                   const char *name, uint32_t type)
+{
+    int i = sh_schema_field(s, name);
+    if (i < 0) {
+        host->log(ctx, SH_LOG_ERROR, "%s: records of stream '%s' have no field '%s'; set %s to one of its fields",
+                  host->cfg_where(ctx, cfg_key), s->name, name, cfg_key);
+        return -1;
+    }
+    if (s->fields[i].type != type) {
+        host->log(ctx, SH_LOG_ERROR, "%s: field '%s' of stream '%s' is %s, not %s; set %s to a field of type %s",
+                  host->cfg_where(ctx, cfg_key), name, s->name, sh_type_name(s->fields[i].type),
+                  sh_type_name(type), cfg_key, sh_type_name(type));
+        return -1;
+    }
+    return i;
+}
+
 /** True when `v` is a string equal to the NUL-terminated `lit`. */
 static inline int sh_str_eq(sh_str s, const char *lit)
 {

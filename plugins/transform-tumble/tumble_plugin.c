@@ -24,32 +24,10 @@ static const char *const tb_outputs[] = {"late", NULL};
 
 #define TB_PORT_LATE 1
 
-static const char *tb_type_name(uint32_t t)
-{
-    static const char *names[] = {"NULL", "INT", "DOUBLE", "STRING", "BOOL", "STRLIST"};
-    return t < sizeof names / sizeof names[0] ? names[t] : "unknown";
-}
-
 static int tb_field_of(tb_state *st, const sh_schema *s, const char *cfg_key,
                        const char *name, uint32_t type)
 {
-    int i = sh_schema_field(s, name);
-    if (i < 0) {
-        st->host->log(st->ctx, SH_LOG_ERROR,
-                      "%s: records of stream '%s' have no field '%s'; set %s to "
-                      "one of its fields", st->host->cfg_where(st->ctx, cfg_key),
-                      s->name, name, cfg_key);
-        return -1;
-    }
-    if (s->fields[i].type != type) {
-        st->host->log(st->ctx, SH_LOG_ERROR,
-                      "%s: field '%s' of stream '%s' is %s, not %s; set %s to "
-                      "a field of type %s", st->host->cfg_where(st->ctx, cfg_key),
-                      name, s->name, tb_type_name(s->fields[i].type),
-                      tb_type_name(type), cfg_key, tb_type_name(type));
-        return -1;
-    }
-    return i;
+    return sh_resolve_field(st->host, st->ctx, s, cfg_key, name, type);
 }
 
 /* Field positions for records of `schema`, resolved on first sight. */
