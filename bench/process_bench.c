@@ -150,6 +150,17 @@ static void generate(struct events *ev, const char *plugin_dir, size_t count, co
     mh_tap(gen, NULL, NULL);
 }
 
+static void events_free(struct events *ev)
+{
+    for (size_t i = 0; i < ev->nstrs; i++)
+        free(ev->strs[i]);
+    free(ev->strs);
+    free(ev->lens);
+    free(ev->recs);
+    free(ev->vals);
+    free(ev->keys);
+}
+
 /* --- measuring -------------------------------------------------------------- */
 
 static double clock_s(clockid_t id)
@@ -244,7 +255,7 @@ static int throughput(const char *pdir, const char *bdir, size_t count, const ch
     double w0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
     if (feed(src, &ev) != 0 || mh_watermark(src, INT64_MAX) != SH_OK) {
         fprintf(stderr, "process_bench: the pipeline failed\n");
-        return 1;
+        exit(1);
     }
     double wall = clock_s(CLOCK_MONOTONIC) - w0, cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
     printf("events=%zu wall_s=%.3f cpu_s=%.3f events_per_s=%.0f events_per_cpu_s=%.0f sessions=%llu "
@@ -254,6 +265,7 @@ static int throughput(const char *pdir, const char *bdir, size_t count, const ch
            (unsigned long long)mh_counter(sess, "late_events_total"),
            (unsigned long long)mh_counter(out, "records_total"));
     mh_free_all();
+    events_free(&ev);
     return 0;
 }
 
@@ -280,7 +292,7 @@ static int state(const char *pdir, const char *bdir, size_t sessions, const char
     long long before = proc_status_bytes("VmRSS");
     if (feed(src, &ev) != 0) {
         fprintf(stderr, "process_bench: the pipeline failed\n");
-        return 1;
+        exit(1);
     }
     long long after = proc_status_bytes("VmRSS"), hwm = proc_status_bytes("VmHWM");
     int64_t open = mh_gauge(sess, "open_sessions");
@@ -290,6 +302,7 @@ static int state(const char *pdir, const char *bdir, size_t sessions, const char
            ev.n, (long long)open, (unsigned long long)fired, (unsigned long long)late, before, after, hwm,
            open > 0 ? (double)(after - before) / (double)open : 0.0);
     mh_free_all();
+    events_free(&ev);
     return open == (int64_t)sessions && fired == 0 ? 0 : 3;
 }
 

@@ -5,7 +5,11 @@
  * end offsets in the rebalance callback, rd_kafka_consume_batch_queue with
  * the same batch size and the same -X properties) and nothing else.
  *
- *   raw_consume -b HOST:PORT -t TOPIC [-g GROUP] [-n BATCH] [-X key=value]...
+ *   raw_consume -b HOST:PORT -t TOPIC [-g GROUP] [-n BATCH] [-w NS] [-X key=value]...
+ *
+ * -w NS busy-waits NS nanoseconds per message, to see how librdkafka's
+ * fetching behaves for a consumer that does work per message (as the host
+ * does) rather than none.
  *
  * Prints one line of key=value pairs:
  *   messages, value_bytes, key_bytes (totals), assign_s (start -> first
@@ -65,6 +69,16 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     rd_kafka_assign(rk, parts);
 }
 
+/* Busy-waits `ns` nanoseconds (a stand-in for per-message work). */
+static void busy_wait(int64_t ns)
+{
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    do
+        clock_gettime(CLOCK_MONOTONIC, &b);
+    while ((int64_t)(b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec) < ns);
+}
+
 static int all_reached(void)
 {
     if (!had_assignment)
@@ -80,17 +94,19 @@ int main(int argc, char **argv)
     const char *brokers = NULL, *topic = NULL;
     char group[128];
     size_t batch = 10000;
+    int64_t work_ns = 0;
     char err[512];
     snprintf(group, sizeof group, "raw-consume-%ld-%d", (long)time(NULL), (int)getpid());
     double t0 = now_s();
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     int opt;
-    while ((opt = getopt(argc, argv, "b:t:g:n:X:")) != -1) {
+    while ((opt = getopt(argc, argv, "b:t:g:n:w:X:")) != -1) {
         switch (opt) {
         case 'b': brokers = optarg; break;
         case 't': topic = optarg; break;
         case 'g': snprintf(group, sizeof group, "%s", optarg); break;
         case 'n': batch = (size_t)strtoul(optarg, NULL, 10); break;
+        case 'w': work_ns = strtoll(optarg, NULL, 10); break;
         case 'X': {
             char *eq = strchr(optarg, '=');
             if (!eq)
@@ -101,7 +117,7 @@ int main(int argc, char **argv)
             break;
         }
         default:
-            fprintf(stderr, "usage: raw_consume -b HOST:PORT -t TOPIC [-g GROUP] [-n BATCH] [-X key=value]...\n");
+            fprintf(stderr, "usage: raw_consume -b HOST:PORT -t TOPIC [-g GROUP] [-n BATCH] [-w NS] [-X key=value]...\n");
             return 2;
         }
     }
@@ -151,6 +167,8 @@ int main(int argc, char **argv)
             }
             rd_kafka_message_destroy(m);
         }
+        if (got > 0 && work_ns > 0)
+            busy_wait(work_ns * got);
         if (got > 0)
             t_last = now_s();
     }

@@ -214,7 +214,7 @@ SRC_TUNED="$(host_rates source bench/consume-null.ini tuned "$REPS")"
 AN_DEFAULT="$(host_rates analytics bench/analytics-null.ini default "$REPS")"
 AN_TUNED="$(host_rates analytics bench/analytics-null.ini tuned "$REPS")"
 DOCS="$(host_in analytics-tuned-1 discard)"
-AN_FILE="$(host_rates analytics-file bench/analytics-file.ini tuned 1 OUTPUT="$RUN/documents.jsonl")"
+AN_FILE="$(host_rates analytics-file bench/analytics-file.ini tuned "$REPS" OUTPUT="$RUN/documents.jsonl")"
 FILE_DOCS="$(wc -l <"$RUN/documents.jsonl")"
 rm -f "$RUN/documents.jsonl"
 
@@ -246,7 +246,7 @@ analytics_row "Analytics -> null sink, default fetch settings" "$AN_DEFAULT" "$R
 analytics_row "Analytics -> null sink, tuned fetch settings" "$AN_TUNED" "$RAWC_TUNED" analytics-tuned-1 \
     "median of $REPS; $DOCS documents"
 analytics_row "Analytics -> file sink, tuned" "$AN_FILE" "$RAWC_TUNED" analytics-file-tuned-1 \
-    "1 run; $FILE_DOCS lines written"
+    "median of $REPS; $FILE_DOCS lines written"
 
 # --- analytics -> OpenSearch --------------------------------------------------------
 os_not_measured() { row "Analytics -> OpenSearch, tuned" "not measured" "-" "-" "$1"; }

@@ -370,9 +370,20 @@ static sh_rc ks_poll(void *st, size_t max, int timeout_ms)
     int64_t now = s->h->now_ms(s->ctx);
     char reason[512];
     arena_reset(&s->arena);
+    const rd_kafka_topic_t *last_rkt = NULL;
+    int32_t last_partition = -1;
+    struct part *last_part = NULL;
     for (ssize_t i = 0; i < n; i++) {
         rd_kafka_message_t *m = s->msgs[i];
-        struct part *p = m->rkt ? part_of(s, rd_kafka_topic_name(m->rkt), m->partition) : NULL;
+        struct part *p = NULL;
+        if (m->rkt == last_rkt && m->partition == last_partition) {
+            p = last_part; /* batches come in runs of one partition: skip the name lookup */
+        } else if (m->rkt) {
+            p = part_of(s, rd_kafka_topic_name(m->rkt), m->partition);
+            last_rkt = m->rkt;
+            last_partition = m->partition;
+            last_part = p;
+        }
         if (m->err) {
             if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                 if (p && s->bounded && p->end >= 0 && m->offset >= p->end)
