@@ -37,6 +37,7 @@ static const sh_config_key ks_config[] = {
 
 struct part {
     metric *m_lag, *m_committed; /* per-partition gauges */
+    rd_kafka_queue_t *pq;        /* its own fetch queue while assigned */
     int32_t slot;
     int64_t next;  /* next offset to read (last emitted + 1), -1 unknown */
     int64_t end;   /* bounded mode: end offset seen at assignment */
@@ -160,12 +161,29 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         s->h->log(s->ctx, SH_LOG_INFO, "assigned %d partition(s)", parts->cnt);
         apply_committed_fences(s, rk, parts);
         rd_kafka_assign(rk, parts);
+        /* One queue per partition, read round-robin in small slices (see
+         * ks_poll): from the shared consumer queue, partitions would arrive
+         * one fetch chunk at a time, tens of seconds of event time apart,
+         * and the watermark (the minimum over partitions) would hold every
+         * session open until the slowest partition's chunk came. */
+        for (int i = 0; i < parts->cnt; i++) {
+            struct part *p = part_of(s, parts->elems[i].topic, parts->elems[i].partition);
+            if (p && !p->pq) {
+                p->pq = rd_kafka_queue_get_partition(rk, parts->elems[i].topic, parts->elems[i].partition);
+                if (p->pq)
+                    rd_kafka_queue_forward(p->pq, NULL);
+            }
+        }
     } else {
         for (int i = 0; i < parts->cnt; i++) {
             struct part *p = part_of(s, parts->elems[i].topic, parts->elems[i].partition);
             if (p) {
                 p->assigned = 0;
                 p->next = -1;
+                if (p->pq) {
+                    rd_kafka_queue_destroy(p->pq);
+                    p->pq = NULL;
+                }
             }
         }
         s->h->log(s->ctx, SH_LOG_INFO, "revoked %d partition(s)", parts->cnt);
@@ -256,6 +274,25 @@ static sh_rc ks_init(const sh_host *h, sh_ctx *ctx, void **state)
     rd_kafka_conf_set(conf, "enable.auto.commit", "false", NULL, 0); /* we commit behind durable output */
     rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", NULL, 0);
     rd_kafka_conf_set(conf, "enable.partition.eof", s->bounded ? "true" : "false", NULL, 0);
+    /* Fetch defaults, unless [kafka] or kafka.* set them.  librdkafka 2.0
+     * (Debian 12) stops fetching when its pre-fetch queue reaches
+     * queued.min.messages and looks again only up to 1 s later
+     * (fetch.queue.backoff.ms, which fixes that, came in 2.3): with the
+     * default 100000 a pipeline slower than the broker idles ~90% of the
+     * time (bench/RESULTS.md: 0.25M vs 1.8M events/s).  A queue of about one
+     * second of input avoids it, at up to queued.max.messages.kbytes of
+     * memory (about 430 bytes per queued message). */
+    static const char *fetch_defaults[][2] = {{"queued.min.messages", "1000000"},
+                                              {"queued.max.messages.kbytes", "262144"},
+                                              {"fetch.wait.max.ms", "100"},
+                                              {"max.partition.fetch.bytes", "4194304"}};
+    cfg_section *ksec = config_section(ctx->pl->cfg, SEC_KAFKA, NULL);
+    for (size_t i = 0; i < sizeof fetch_defaults / sizeof fetch_defaults[0]; i++) {
+        char key[128];
+        snprintf(key, sizeof key, "kafka.%s", fetch_defaults[i][0]);
+        if (!(ksec && config_get(ksec, fetch_defaults[i][0])) && !config_get(ctx->sec, key))
+            rd_kafka_conf_set(conf, fetch_defaults[i][0], fetch_defaults[i][1], NULL, 0);
+    }
     rd_kafka_conf_set_opaque(conf, s);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     s->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
@@ -346,6 +383,49 @@ static void dead(struct ks *s, const rd_kafka_message_t *m, struct part *p, cons
     s->h->dead_letter(s->ctx, m->payload, m->len, reason, &origin);
 }
 
+/* Up to `max` messages: consumer-queue events first (rebalances, errors,
+ * messages fetched before a partition's queue was detached), then the
+ * partitions' own queues round-robin, a slice of each per turn, so that
+ * partitions advance together.  Waits up to timeout_ms only when nothing is
+ * ready. */
+static ssize_t take(struct ks *s, size_t max, int timeout_ms)
+{
+    int64_t deadline = s->h->mono_ms(s->ctx) + timeout_ms;
+    for (;;) {
+        ssize_t n = rd_kafka_consume_batch_queue(s->q, 0, s->msgs, max);
+        if (n < 0)
+            return n;
+        size_t got = (size_t)n, nq = 0;
+        for (size_t t = 0; t < s->ntopics; t++)
+            for (int32_t p = 0; p < s->nparts[t]; p++)
+                nq += s->parts[t][p].pq != NULL;
+        size_t slice = nq ? max / nq / 4 : max;
+        if (slice < 64)
+            slice = 64;
+        for (int progress = 1; progress && got < max;) {
+            progress = 0;
+            for (size_t t = 0; t < s->ntopics && got < max; t++)
+                for (int32_t p = 0; p < s->nparts[t] && got < max; p++) {
+                    rd_kafka_queue_t *pq = s->parts[t][p].pq;
+                    if (!pq)
+                        continue;
+                    size_t want = max - got < slice ? max - got : slice;
+                    ssize_t k = rd_kafka_consume_batch_queue(pq, 0, s->msgs + got, want);
+                    if (k > 0) {
+                        got += (size_t)k;
+                        progress = 1;
+                    }
+                }
+        }
+        if (got > 0 || s->h->mono_ms(s->ctx) >= deadline)
+            return (ssize_t)got;
+        /* nothing ready: wait a little on the consumer queue (events) */
+        n = rd_kafka_consume_batch_queue(s->q, 5, s->msgs, max);
+        if (n != 0)
+            return n;
+    }
+}
+
 static sh_rc ks_poll(void *st, size_t max, int timeout_ms)
 {
     struct ks *s = st;
@@ -359,7 +439,7 @@ static sh_rc ks_poll(void *st, size_t max, int timeout_ms)
         s->recs = realloc(s->recs, max * sizeof *s->recs);
         s->vals = realloc(s->vals, max * avro_codec_schema(s->codec)->nfields * sizeof *s->vals);
     }
-    ssize_t n = rd_kafka_consume_batch_queue(s->q, timeout_ms, s->msgs, max);
+    ssize_t n = take(s, max, timeout_ms);
     if (n < 0) {
         s->h->log(s->ctx, SH_LOG_WARN, "consume failed: %s", rd_kafka_err2str(rd_kafka_last_error()));
         return SH_RETRY;
@@ -543,6 +623,10 @@ static void ks_stop(void *st)
 static void ks_destroy(void *st)
 {
     struct ks *s = st;
+    for (size_t t = 0; t < s->ntopics; t++) /* queue handles before the client */
+        for (int32_t p = 0; p < s->nparts[t]; p++)
+            if (s->parts[t][p].pq)
+                rd_kafka_queue_destroy(s->parts[t][p].pq);
     if (s->q)
         rd_kafka_queue_destroy(s->q);
     if (s->rk)

@@ -11,7 +11,7 @@ topic="kout-$$-$RANDOM"
 fill_topic "$topic" 150000 400 4
 reference_set "$topic" "$T/ref.set"
 analytics_ini "$topic" "kout-$$" "rate.limit = 15000
-commit.interval = 500ms" "$(file_sink "$T/out.jsonl" true)" > "$T/run.ini"
+commit.interval = 500ms" "$(file_sink "$T/out.jsonl" true)" "kafka.queued.max.messages.kbytes = 16384" > "$T/run.ini"
 "$SH" run "$T/run.ini" 2> "$T/run.log" &
 pid=$!
 rss_watch $pid "$T/rss" &

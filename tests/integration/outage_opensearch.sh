@@ -24,7 +24,7 @@ buffer.max_bytes = 1MiB
 batch.max_docs = 200
 batch.max_bytes = 256KiB
 flush_interval = 200ms
-retry.max = 2s" > "$T/os.ini"
+retry.max = 2s" "kafka.queued.max.messages.kbytes = 16384" > "$T/os.ini"
 "$SH" run "$T/os.ini" 2> "$T/run.log" &
 pid=$!
 rss_watch $pid "$T/rss" &
