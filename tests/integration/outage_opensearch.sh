@@ -7,7 +7,9 @@ source tests/integration/common.bash
 source tests/integration/pipeline.bash
 OS_URL=${OPENSEARCH_URL:-$(scripts/opensearch.sh url)}
 OUTAGE=${OUTAGE_SECONDS:-30}
-RSS_LIMIT_KB=${RSS_LIMIT_KB:-131072}   # 128 MiB
+# 128 MiB; under ASan (build/asan) its shadow memory and quarantine need more
+case "$BUILD" in *asan*) RSS_DEFAULT=393216 ;; *) RSS_DEFAULT=131072 ;; esac
+RSS_LIMIT_KB=${RSS_LIMIT_KB:-$RSS_DEFAULT}
 topic="osout-$$-$RANDOM"
 P="osout-$$-"
 trap 'curl -s -XDELETE "$OS_URL/${P}*" >/dev/null 2>&1; [ -n "${KEEP_TMP:-}" ] || rm -rf "$T"' EXIT
