@@ -72,6 +72,12 @@ $(foreach p,$(PLUGIN_DIRS),$(eval $(call PLUGIN_RULE,$(p))))
 
 # Small plugins the host's tests load (good, broken, wrong ABI).
 TEST_PLUGINS := $(patsubst tests/unit/plugins/%.c,$(BUILD)/tests/plugins/%.so,$(wildcard tests/unit/plugins/*.c))
+# Built against the frozen ABI 1.0 header (tests/abi/README.md), which comes first on the path.
+TEST_PLUGINS += $(BUILD)/tests/plugins/transform-abi1.so
+$(BUILD)/tests/plugins/transform-abi1.so: tests/abi/transform-abi1.c tests/abi/1.0/streamhost/plugin.h
+	@mkdir -p $(dir $@)
+	@echo "  PLUGIN  $@ (ABI 1.0 header)"
+	$(Q)$(CC) -Itests/abi/1.0 $(CFLAGS) -shared -o $@ $< $(LDFLAGS)
 $(BUILD)/tests/plugins/%.so: tests/unit/plugins/%.c include/streamhost/plugin.h
 	@mkdir -p $(dir $@)
 	@echo "  PLUGIN  $@"

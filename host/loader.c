@@ -93,11 +93,14 @@ int loader_check(const sh_plugin *p, const char *path, char *err, size_t errlen)
                  path, p->abi_version, SH_ABI_VERSION);
         return -1;
     }
-    if (p->size < sizeof(sh_plugin) || p->record_size != sizeof(sh_record) ||
+    /* Descriptors only grow (plugin.h, "Compatibility rule"): any size from
+     * the ABI 1.0 one up is fine; records and values travel in arrays and
+     * must match exactly. */
+    if (p->size < SH_PLUGIN_SIZE_1_0 || p->record_size != sizeof(sh_record) ||
         p->value_size != sizeof(sh_value)) {
         snprintf(err, errlen,
-                 "%s: plugin struct sizes (descriptor %u, record %u, value %u) differ from the host's (%zu, %zu, %zu); rebuild it with SH_PLUGIN_MAGIC against this host's header",
-                 path, p->size, p->record_size, p->value_size, sizeof(sh_plugin),
+                 "%s: plugin struct sizes (descriptor %u, record %u, value %u) do not fit this host (descriptor >= %zu, record %zu, value %zu); rebuild it with SH_PLUGIN_MAGIC against this host's header",
+                 path, p->size, p->record_size, p->value_size, (size_t)SH_PLUGIN_SIZE_1_0,
                  sizeof(sh_record), sizeof(sh_value));
         return -1;
     }
@@ -135,7 +138,18 @@ static int open_file(const char *path, loaded_plugin *out, char *err, size_t err
         dlclose(dl);
         return -1;
     }
-    out->p = p;
+    /* The host reads the descriptor through a zeroed full-size copy, so a
+     * member added after the plugin was built reads as NULL; the copy keeps
+     * the plugin's own size for SH_PLUGIN_HAS. */
+    sh_plugin *copy = calloc(1, sizeof *copy);
+    if (!copy) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        dlclose(dl);
+        return -1;
+    }
+    memcpy(copy, p, p->size < sizeof *copy ? p->size : sizeof *copy);
+    out->p = copy;
+    out->own = copy;
     out->dl = dl;
     out->path = strdup(path);
     return 0;
@@ -209,6 +223,7 @@ void loader_unload(loaded_plugin *lp)
      * handlers may outlive destroy(), and valgrind/ASan need the symbols to
      * report leaks inside plugins. */
     free(lp->path);
+    free(lp->own);
     memset(lp, 0, sizeof *lp);
 }
 

@@ -7,7 +7,8 @@
 #include <stddef.h>
 
 typedef struct loaded_plugin {
-    const sh_plugin *p;
+    const sh_plugin *p; /* full-size descriptor (a zero-padded copy for .so plugins) */
+    sh_plugin *own;     /* that copy, freed by loader_unload; NULL for built-ins */
     void *dl;   /* dlopen handle, NULL for built-ins */
     char *path; /* file, or "(built-in)" */
 } loaded_plugin;

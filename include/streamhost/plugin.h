@@ -12,9 +12,20 @@
  *
  *     cc $(pkg-config --cflags streamhost) -shared -fPIC -o my.so my.c
  *
- * Compatibility rules: structs only grow at the end; every table carries its
- * own size; SH_ABI_VERSION changes only when an existing member changes meaning
- * or position, and then the loader refuses plugins built for another version.
+ * Compatibility rule (tested by tests/abi/: a plugin built against the frozen
+ * ABI 1.0 header loads and runs in every later host):
+ *   - sh_plugin and sh_host only grow at the end and carry their own size.
+ *     The loader accepts a descriptor of at least SH_PLUGIN_SIZE_1_0 bytes and
+ *     reads a later member only when the descriptor's size covers it; a
+ *     plugin calls a service added after ABI 1.0 only when SH_HOST_HAS says
+ *     its host has it.
+ *   - sh_record, sh_value, sh_str, sh_strlist, sh_field, sh_schema and
+ *     sh_config_key are frozen for an ABI version: they travel in arrays (a
+ *     batch of records, a list of keys), so the element size is part of the
+ *     contract and a grown element would shift every element after the first.
+ *     The loader refuses a descriptor whose record_size or value_size differ.
+ *   - SH_ABI_VERSION changes only when a frozen struct or an existing member
+ *     changes; the loader then refuses plugins built for another version.
  *
  * Threading: the host calls every callback of a pipeline from one thread, one
  * call at a time.  A plugin may run its own threads (e.g. for I/O) but must only
@@ -379,7 +390,38 @@ typedef struct sh_plugin {
      *  and needed_from() of the transforms it feeds, at the committed
      *  snapshot. */
     void (*replay_fence)(void *state, int64_t fence);
+
+    /* ---- end of the ABI 1.0 descriptor (SH_PLUGIN_SIZE_1_0).  Members
+     * below were added later; the host reads each only when the plugin's
+     * `size` covers it (SH_PLUGIN_HAS), so plugins built before they existed
+     * keep loading and see them as NULL. ---- */
+
+    /** Optional, all kinds: check this instance's config values without
+     *  starting anything (`streamhost check` calls it; `run` calls it right
+     *  before init).  Read values through host->cfg_*, report each bad value
+     *  on one line with host->cfg_where() and the fix, and return SH_FATAL
+     *  when any is bad.  No state: init() must still check what it relies on,
+     *  ideally by calling the same function. */
+    sh_rc (*validate)(const sh_host *host, sh_ctx *ctx);
 } sh_plugin;
+
+/** Size of the descriptor as ABI 1.0 released it: the loader accepts any
+ *  descriptor at least this large (and refuses smaller ones). */
+#define SH_PLUGIN_SIZE_1_0 (offsetof(sh_plugin, replay_fence) + sizeof(void (*)(void *, int64_t)))
+
+/** True when a descriptor of `p->size` bytes includes `member` (a plugin
+ *  built against an older header has a smaller descriptor).  The host copies
+ *  every descriptor into a zeroed full-size one, so inside the host a member
+ *  the plugin predates reads as NULL; the macro is for code that looks at a
+ *  descriptor directly. */
+#define SH_PLUGIN_HAS(p, member)                                              \
+    ((p)->size >= offsetof(sh_plugin, member) + sizeof((p)->member))
+
+/** True when the host-services table `h` (of `h->size` bytes) has `member`
+ *  and it is set: a plugin built against a newer header than its host's
+ *  checks this before calling a service added after ABI 1.0. */
+#define SH_HOST_HAS(h, member)                                                \
+    ((h)->size >= offsetof(sh_host, member) + sizeof((h)->member) && (h)->member != NULL)
 
 /** The entry function every plugin exports.  `host_abi` is the host's
  *  SH_ABI_VERSION; return the descriptor (the host does the checking). */

@@ -98,7 +98,7 @@ static sh_rc ss_advance(ss_state *st, int64_t now)
 {
     int64_t wm = INT64_MIN;
     /* partitions assigned upstream but silent so far hold the watermark back */
-    if (st->host->size >= offsetof(sh_host, upstream_slots) + sizeof(void *) && st->host->upstream_slots) {
+    if (SH_HOST_HAS(st->host, upstream_slots)) {
         int32_t slots[256];
         size_t n = st->host->upstream_slots(st->ctx, slots, 256);
         for (size_t i = 0; i < n && i < 256; i++)

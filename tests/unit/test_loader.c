@@ -39,6 +39,34 @@ static void test_by_path(void **st)
     loader_unload(&lp);
 }
 
+/* The compatibility rule: a descriptor built against the frozen ABI 1.0
+ * header is smaller than today's; it loads, and members added since read as
+ * NULL through the host's copy. */
+static void test_abi_1_0_descriptor_loads(void **st)
+{
+    (void)st;
+    loaded_plugin lp;
+    char err[1024];
+    assert_int_equal(loader_load(TEST_PLUGIN_DIR "/transform-abi1.so", SH_TRANSFORM, NULL, &lp, err, sizeof err), 0);
+    assert_string_equal(lp.p->name, "abi1");
+    assert_int_equal(lp.p->size, SH_PLUGIN_SIZE_1_0);
+    assert_true(lp.p->size < sizeof(sh_plugin));
+    assert_false(SH_PLUGIN_HAS(lp.p, validate));
+    assert_null(lp.p->validate);
+    loader_unload(&lp);
+}
+
+/* A descriptor smaller than ABI 1.0's is refused. */
+static void test_descriptor_too_small(void **st)
+{
+    (void)st;
+    sh_plugin p = {SH_PLUGIN_MAGIC, .name = "tiny", .kind = SH_SINK};
+    p.size = (uint32_t)SH_PLUGIN_SIZE_1_0 - 8;
+    char err[1024];
+    assert_int_equal(loader_check(&p, "tiny.so", err, sizeof err), -1);
+    assert_non_null(strstr(err, "tiny.so: plugin struct sizes"));
+}
+
 static void test_builtin(void **st)
 {
     (void)st;
@@ -136,7 +164,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_by_name_with_kind_prefix), cmocka_unit_test(test_by_path),
-        cmocka_unit_test(test_builtin),                  cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_builtin),
+        cmocka_unit_test(test_abi_1_0_descriptor_loads),
+        cmocka_unit_test(test_descriptor_too_small),                  cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_no_entry_symbol),          cmocka_unit_test(test_wrong_abi),
         cmocka_unit_test(test_not_an_elf),               cmocka_unit_test(test_kind_mismatch),
         cmocka_unit_test(test_each_lists_good_and_reports_bad),

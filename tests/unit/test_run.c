@@ -63,6 +63,26 @@ static void test_retry_then_success(void **st)
     assert_int_equal(read_count("run-test-count.txt"), 1000);
 }
 
+/* tests/abi/transform-abi1.c is built against the frozen ABI 1.0 header: its
+ * descriptor is smaller than today's, and it must still load and run. */
+static void test_abi_1_0_plugin_runs(void **st)
+{
+    (void)st;
+    const char *text = "[streamhost]\nbatch.size = 7\nprogress = off\n"
+                       "[source.nums]\nplugin = seq\ncount = 1000\n"
+                       "[transform.old]\nplugin = abi1\ninputs = nums\n"
+                       "[sink.out]\nplugin = counter\ninputs = old\nout = run-test-abi1.txt\n";
+    assert_int_equal(run_text(text), 0);
+    FILE *f = fopen("run-test-abi1.txt", "r");
+    assert_non_null(f);
+    long n = -1, sum = -1;
+    assert_int_equal(fscanf(f, "%ld %ld", &n, &sum), 2);
+    fclose(f);
+    remove("run-test-abi1.txt");
+    assert_int_equal(n, 1000);
+    assert_int_equal(sum, 999 * 1000); /* 2 * (0 + ... + 999): the old plugin did its work */
+}
+
 static void test_fatal_stops_with_exit_1(void **st)
 {
     (void)st;
@@ -80,6 +100,7 @@ int main(void)
         cmocka_unit_test(test_finite_run_delivers_everything),
         cmocka_unit_test(test_retry_then_success),
         cmocka_unit_test(test_fatal_stops_with_exit_1),
+        cmocka_unit_test(test_abi_1_0_plugin_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

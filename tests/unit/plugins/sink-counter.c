@@ -8,10 +8,10 @@
 static const sh_config_key keys[] = {
     {"fail_after", SH_CFG_INT, "0", 0, "fail fatally after this many records (0: never)"},
     {"retry_first", SH_CFG_INT, "0", 0, "ask for a retry on the first N calls"},
-    {"out", SH_CFG_STRING, NULL, 0, "file to write the final count to"},
+    {"out", SH_CFG_STRING, NULL, 0, "file to write the final count (and the sum of the first INT field) to"},
     {NULL, 0, NULL, 0, NULL}};
 
-struct st { const sh_host *h; sh_ctx *ctx; int64_t n, fail_after, retries; };
+struct st { const sh_host *h; sh_ctx *ctx; int64_t n, fail_after, retries, sum; };
 
 static sh_rc init(const sh_host *h, sh_ctx *ctx, void **state)
 {
@@ -27,7 +27,6 @@ static sh_rc process(void *state, uint32_t input, const sh_record *r, size_t n)
 {
     struct st *s = state;
     (void)input;
-    (void)r;
     if (s->retries > 0) {
         s->retries--;
         return SH_RETRY;
@@ -35,6 +34,9 @@ static sh_rc process(void *state, uint32_t input, const sh_record *r, size_t n)
     if (s->fail_after && s->n + (int64_t)n > s->fail_after)
         return SH_FATAL;
     s->n += (int64_t)n;
+    for (size_t i = 0; i < n; i++)
+        if (r[i].schema->nfields && r[i].values[0].type == SH_INT)
+            s->sum += r[i].values[0].u.i;
     return SH_OK;
 }
 static void destroy(void *state)
@@ -44,7 +46,7 @@ static void destroy(void *state)
     if (out) {
         FILE *f = fopen(out, "w");
         if (f) {
-            fprintf(f, "%lld\n", (long long)s->n);
+            fprintf(f, "%lld %lld\n", (long long)s->n, (long long)s->sum);
             fclose(f);
         }
     }
