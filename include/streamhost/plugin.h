@@ -279,7 +279,71 @@ typedef struct sh_host {
      *  partition) that has not delivered any record yet, as Flink does for
      *  a split without data, until that slot counts as idle. */
     size_t (*upstream_slots)(sh_ctx *ctx, int32_t *slots, size_t max);
+
+    /* ---- end of the ABI 1.0 services table.  Check SH_HOST_HAS before
+     * calling a member below: a host older than the plugin lacks it. ---- */
+
+    /** Sources whose input is handed out to the processes of a group (Kafka
+     *  consumer groups; Kafka Connect's open()): `slot` now belongs to this
+     *  process.  `meta` (`meta_len` bytes, not NUL-terminated; NULL when
+     *  none) is the metadata last committed with the slot's offset, i.e. what
+     *  this host once handed to sh_plugin.commit for it: the host takes every
+     *  downstream transform's replay fence for the slot from it.  Call it
+     *  before the first record of the slot is emitted.  Once a source has
+     *  called it, upstream_slots() lists that source's slots only while they
+     *  are assigned. */
+    void (*slot_assigned)(sh_ctx *ctx, int32_t slot, const char *meta, size_t meta_len);
+
+    /** Sources: `slot` is being taken away from this process (a rebalance;
+     *  Kafka Connect's close()).  When it returns, everything received from
+     *  the slot so far is either durable and committed (the host flushes the
+     *  sinks, bounded by shutdown.timeout, and calls sh_plugin.commit) or
+     *  will be re-read by the next owner, and every transform downstream has
+     *  dropped its state for the slot (sh_plugin.slot_revoked).  Emit nothing
+     *  more from the slot afterwards. */
+    void (*slot_revoked)(sh_ctx *ctx, int32_t slot);
+
+    /** Stream and partition a slot was registered with (slot()): 0, or -1
+     *  for an unknown slot.  `*stream` lives as long as the pipeline. */
+    int (*slot_info)(sh_ctx *ctx, int32_t slot, const char **stream, int32_t *partition);
+
+    /** Transforms: open this instance's exchange `name`, an internal Kafka
+     *  topic through which the processes of one consumer group hand partial
+     *  results to each other, the way Kafka Streams repartitions.  The host
+     *  creates the topic ("<group>.<instance>.<name>", as many partitions as
+     *  the upstream Kafka topic), produces to it (exchange_send) and
+     *  consumes it in a group of its own, delivering what it reads to
+     *  sh_plugin.exchange_recv; offsets of the exchange are committed behind
+     *  the sinks' acknowledgements like any input.  Returns the number of
+     *  exchange partitions, whose slots are *first_slot .. *first_slot + n - 1
+     *  (partition i at *first_slot + i), and sets *source_partitions to the
+     *  upstream topic's partition count.  Returns 0 with *first_slot = -1
+     *  when there is no exchange to be had (no single upstream Kafka topic:
+     *  compute locally), and 0 with *first_slot = -2 after logging why when
+     *  the exchange could not be set up (return SH_FATAL).  Call it from
+     *  start(). */
+    uint32_t (*exchange_open)(sh_ctx *ctx, const char *name, int32_t *first_slot,
+                              uint32_t *source_partitions);
+
+    /** Transforms: append one message to exchange partition `partition`
+     *  (0 .. n-1; -1: by the key's murmur2 hash, as Java clients place it).
+     *  Asynchronous: the host commits no input offset of a snapshot taken
+     *  after this call until the broker has acknowledged the message.
+     *  SH_OK, or SH_FATAL when the exchange cannot take it. */
+    sh_rc (*exchange_send)(sh_ctx *ctx, int32_t partition, const void *key, size_t key_len,
+                           const void *value, size_t value_len);
 } sh_host;
+
+/** One message read from an exchange (sh_host.exchange_open).  Frozen
+ *  since ABI 1.1 (it travels in arrays).  Key and value are valid only
+ *  during the exchange_recv call. */
+typedef struct sh_exchange_msg {
+    sh_str key;
+    sh_str value;
+    int32_t slot;   /**< slot of the exchange partition it was read from */
+    int64_t offset; /**< its offset there: records derived from it carry
+                         slot and offset like records from a source */
+} sh_exchange_msg;
 
 /* ------------------------------------------------------------------------ */
 /* The plugin descriptor                                                     */
@@ -403,6 +467,45 @@ typedef struct sh_plugin {
      *  when any is bad.  No state: init() must still check what it relies on,
      *  ideally by calling the same function. */
     sh_rc (*validate)(const sh_host *host, sh_ctx *ctx);
+
+    /* --- delivery protocol, sources (optional; Kafka Connect's
+     * SourceTask.commit).  A source that implements both takes part in
+     * at-least-once delivery: the host commits only positions whose effects
+     * every component downstream has made durable. --- */
+
+    /** Sources: lower pos[slot] to the next input position to read (the
+     *  position after the last record emitted) for every slot it owns. */
+    void (*positions)(void *state, int64_t *pos, size_t nslots);
+
+    /** Sources: make `offsets[slot]` (a position from positions(), or lower)
+     *  the committed restart point of every slot it owns whose offset is not
+     *  INT64_MAX, together with `meta[slot]` (NUL-terminated, opaque to the
+     *  source: hand it back to slot_assigned when the slot is assigned
+     *  again, or keep it beside the offset). */
+    void (*commit)(void *state, const int64_t *offsets, const char *const *meta, size_t nslots);
+
+    /* --- partition ownership, stateful transforms (optional) --- */
+
+    /** `slot` was assigned to this process (see sh_host.slot_assigned);
+     *  `fence` is this instance's replay fence for the slot (do not emit
+     *  results of that slot with time < fence: they were delivered before),
+     *  or INT64_MIN when there is none.  Transforms without it get the
+     *  first fence through replay_fence() instead. */
+    void (*slot_assigned)(void *state, int32_t slot, int64_t fence);
+
+    /** `slot` was taken away from this process: drop every piece of state
+     *  derived from it (open windows, watermark trackers) and emit nothing
+     *  more for it.  Called after its durable part was committed. */
+    void (*slot_revoked)(void *state, int32_t slot);
+
+    /** Like settled(), for the records derived from one slot; when NULL the
+     *  host uses settled() for every slot. */
+    int64_t (*slot_settled)(void *state, int32_t slot);
+
+    /** Transforms with an exchange: messages read from it, in offset order
+     *  per exchange partition.  Emit results through host->emit as usual.
+     *  SH_OK or SH_FATAL (nothing is retried: apply them or fail). */
+    sh_rc (*exchange_recv)(void *state, const sh_exchange_msg *msgs, size_t n);
 } sh_plugin;
 
 /** Size of the descriptor as ABI 1.0 released it: the loader accepts any
