@@ -34,6 +34,8 @@ const sh_config_key sh_host_config[] = {
      "Kafka topic for records that cannot be processed or delivered"},
     {"dead_letter.file", SH_CFG_STRING, NULL, 0,
      "write dead letters as JSON lines to this file instead of Kafka (default when no Kafka is configured: dead-letters.jsonl)"},
+    {"dead_letter.on_error", SH_CFG_STRING, "fail", 0,
+     "when a dead letter cannot be written (file cannot be opened, disk full, Kafka delivery failed): fail (refuse to start, or stop with exit 1 and commit nothing past it) or log (log it, count it in dead_letters_lost_total, go on)"},
     {NULL, 0, NULL, 0, NULL}};
 
 static const char *const base_keys[] = {"plugin", "inputs", NULL};
@@ -273,6 +275,10 @@ static void host_settings(pipeline *pl, cfg_section *hs)
     pl->metrics_port = sh_value_int(SH_CFG_INT, inst_cfg(&tmp, "metrics.port", NULL));
     pl->dead_letter_topic = inst_cfg(&tmp, "dead_letter.topic", NULL);
     pl->dead_letter_file = inst_cfg(&tmp, "dead_letter.file", NULL);
+    const char *dl_on_error = inst_cfg(&tmp, "dead_letter.on_error", NULL); /* read by deadletter.c */
+    if (strcmp(dl_on_error, "fail") && strcmp(dl_on_error, "log"))
+        config_error(pl->cfg, config_kv(hs, "dead_letter.on_error")->line,
+                     "dead_letter.on_error: '%s' is not fail or log", dl_on_error);
     pl->metrics_address = inst_cfg(&tmp, "metrics.address", NULL);
     pl->progress_interval_s = (double)sh_value_int(SH_CFG_DURATION, inst_cfg(&tmp, "progress.interval", NULL)) / 1000.0;
     const char *prog = inst_cfg(&tmp, "progress", NULL);

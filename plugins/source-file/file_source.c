@@ -1,11 +1,15 @@
 /* file_source.c - the "file" source plugin: records from a JSON-lines file,
  * typed by an Avro schema (.avsc), in file order, finishing at end of file.
- * Malformed lines are logged, counted and dead-lettered; the run goes on. */
+ * Lines that cannot become records (malformed, or with an event time the
+ * guards refuse) are logged, counted and dead-lettered with their line
+ * number and byte offset; the run goes on.  A dead letter the host cannot
+ * take stops the run (SH_FATAL): no line is ever lost with a log line only. */
 #include "file_source.h"
 #include "json_record.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +28,12 @@ const sh_config_key file_source_config_keys[] = {
      "field whose value, as text, is the record key; empty = no key"},
     {"line.max_size", SH_CFG_SIZE, "16MiB", 0,
      "longest accepted line; longer ones are reported as malformed and skipped"},
+    {"timestamp.max_future", SH_CFG_DURATION, "1d", 0,
+     "event times further than this ahead of the wall clock go to the dead-letter output "
+     "(bad_timestamp), so one bad clock cannot make every later event late; 0 = no limit"},
+    {"timestamp.max_past", SH_CFG_DURATION, "0", 0,
+     "event times further than this behind the wall clock go to the dead-letter output "
+     "(bad_timestamp); 0 = no limit (replays of old files need none)"},
     {NULL, 0, NULL, 0, NULL}};
 
 static void file_destroy(void *state)
@@ -67,20 +77,19 @@ static int resolve_field(file_source *fs, const char *key, const char *schema_fi
     return i;
 }
 
-static sh_rc file_init(const sh_host *host, sh_ctx *ctx, void **state)
+int file_source_configure(const sh_host *host, sh_ctx *ctx, file_source *fs)
 {
-    file_source *fs = calloc(1, sizeof *fs);
-    if (!fs)
-        return SH_FATAL;
     fs->host = host;
     fs->ctx = ctx;
-    fs->fd = -1;
-    str_arena_init(&fs->arena, 65536);
-
     fs->path = host->cfg_str(ctx, "path");
     const char *schema_file = host->cfg_str(ctx, "schema.file");
     const char *stream = host->cfg_str(ctx, "stream");
     fs->max_line = (size_t)host->cfg_int(ctx, "line.max_size");
+    fs->max_future = host->cfg_int(ctx, "timestamp.max_future");
+    fs->max_past = host->cfg_int(ctx, "timestamp.max_past");
+    fs->max_future_text = host->cfg_str(ctx, "timestamp.max_future");
+    fs->max_past_text = host->cfg_str(ctx, "timestamp.max_past");
+    fs->time_field = fs->key_field = -1;
     int errors = 0;
     if (!fs->path || !*fs->path) {
         host->log(ctx, SH_LOG_ERROR, "%s: path: must name a file, or - for standard input",
@@ -110,7 +119,39 @@ static sh_rc file_init(const sh_host *host, sh_ctx *ctx, void **state)
         fs->time_field = resolve_field(fs, "time.field", schema_file, 1);
         fs->key_field = resolve_field(fs, "key.field", schema_file, 0);
         errors += (fs->time_field == -2) + (fs->key_field == -2);
+        if (fs->time_field == -1 && fs->max_past > 0) {
+            /* every record would have time 0, older than any limit */
+            host->log(ctx, SH_LOG_ERROR,
+                      "%s: timestamp.max_past: needs a time.field (without one every record has "
+                      "time 0); set time.field or remove timestamp.max_past",
+                      host->cfg_where(ctx, "timestamp.max_past"));
+            errors++;
+        }
     }
+    return errors;
+}
+
+/* The plugin's validate callback: the same checks as init, no state kept. */
+static sh_rc file_validate(const sh_host *host, sh_ctx *ctx)
+{
+    file_source *fs = calloc(1, sizeof *fs);
+    if (!fs)
+        return SH_FATAL;
+    fs->fd = -1;
+    int errors = file_source_configure(host, ctx, fs);
+    file_destroy(fs);
+    return errors ? SH_FATAL : SH_OK;
+}
+
+static sh_rc file_init(const sh_host *host, sh_ctx *ctx, void **state)
+{
+    file_source *fs = calloc(1, sizeof *fs);
+    if (!fs)
+        return SH_FATAL;
+    fs->fd = -1;
+    str_arena_init(&fs->arena, 65536);
+    int errors = file_source_configure(host, ctx, fs);
+    const char *stream = host->cfg_str(ctx, "stream");
     fs->log_name = errors ? NULL : strcmp(fs->path, "-") == 0 ? "<stdin>" : fs->path;
     if (errors || !(fs->stream_name = strdup(stream))) {
         file_destroy(fs);
@@ -120,6 +161,9 @@ static sh_rc file_init(const sh_host *host, sh_ctx *ctx, void **state)
     fs->records_total = host->counter(ctx, "records_total", "records read");
     fs->malformed_total = host->counter(ctx, "malformed_lines_total",
                                         "lines skipped: not JSON or not matching the schema");
+    fs->bad_time_total = host->counter(ctx, "bad_timestamps_total",
+                                       "lines skipped: event time negative or beyond "
+                                       "timestamp.max_future / timestamp.max_past");
     *state = fs;
     return SH_OK;
 }
@@ -184,50 +228,95 @@ static int render_key(file_source *fs, const sh_value *v, sh_str *key)
     return 0;
 }
 
-/* Reports a line that cannot become a record. */
-static void malformed(file_source *fs, const lr_line *line, const char *why)
+int file_source_bad_time(const file_source *fs, int64_t t, int64_t now, char *why, size_t len)
 {
-    char reason[600];
-    fs->host->log(fs->ctx, SH_LOG_WARN, "%s:%llu: %s", fs->log_name,
-                  (unsigned long long)line->no, why);
-    (*fs->malformed_total)++;
-    snprintf(reason, sizeof reason, "malformed_json: %s", why);
-    /* the head of an overlong line is enough to recognise it */
-    size_t len = line->too_long && line->len > DEAD_LETTER_HEAD ? DEAD_LETTER_HEAD : line->len;
-    fs->host->dead_letter(fs->ctx, line->ptr, len, reason, NULL);
+    if (t < 0) {
+        snprintf(why, len, "event time %" PRId64 " is negative", t);
+        return 1;
+    }
+    /* saturating: a huge max_future means no limit, not an overflow */
+    if (fs->max_future > 0 && now <= INT64_MAX - fs->max_future && t > now + fs->max_future) {
+        snprintf(why, len,
+                 "event time %" PRId64 " is more than timestamp.max_future (%s) ahead of the "
+                 "wall clock (%" PRId64 ")",
+                 t, fs->max_future_text, now);
+        return 1;
+    }
+    if (fs->max_past > 0 && t < now - fs->max_past) {
+        snprintf(why, len,
+                 "event time %" PRId64 " is more than timestamp.max_past (%s) behind the wall "
+                 "clock (%" PRId64 ")",
+                 t, fs->max_past_text, now);
+        return 1;
+    }
+    return 0;
 }
 
-/* Decodes one line into record `r`; 1 on success, 0 when malformed, -1 when
- * out of memory. */
-static int decode_line(file_source *fs, const lr_line *line, sh_record *r, sh_value *vals)
+/* Hands a line that cannot become a record to the dead-letter output, with
+ * reason "KIND: line N (byte B): why" and an origin at (path, 0, line N), the
+ * position space of the records themselves; logs it as FILE:LINE: why.
+ * Returns the host's answer: anything but SH_OK means the line could not be
+ * kept, and the caller must stop (SH_FATAL) rather than lose it. */
+static sh_rc dead(file_source *fs, const lr_line *line, const char *kind, const char *why)
+{
+    char reason[700];
+    fs->host->log(fs->ctx, SH_LOG_WARN, "%s:%" PRIu64 ": %s", fs->log_name, line->no, why);
+    snprintf(reason, sizeof reason, "%s: line %" PRIu64 " (byte %" PRIu64 "): %s", kind, line->no,
+             line->off, why);
+    /* the head of an overlong line is enough to recognise it */
+    size_t len = line->too_long && line->len > DEAD_LETTER_HEAD ? DEAD_LETTER_HEAD : line->len;
+    sh_record origin = {.schema = &fs->schema, .slot = fs->slot, .offset = (int64_t)line->no};
+    sh_rc rc = fs->host->dead_letter(fs->ctx, line->ptr, len, reason, &origin);
+    if (rc != SH_OK)
+        fs->host->log(fs->ctx, SH_LOG_ERROR,
+                      "%s:%" PRIu64 ": the dead-letter output did not take this line; stopping so "
+                      "that it is not lost",
+                      fs->log_name, line->no);
+    return rc;
+}
+
+enum { LINE_SKIPPED = 0, LINE_RECORD = 1, LINE_NOMEM = -1, LINE_FATAL = -2 };
+
+static int malformed(file_source *fs, const lr_line *line, const char *why)
+{
+    (*fs->malformed_total)++;
+    return dead(fs, line, "malformed_json", why) == SH_OK ? LINE_SKIPPED : LINE_FATAL;
+}
+
+/* Decodes one line into record `r`: LINE_RECORD, LINE_SKIPPED (malformed or
+ * refused, and dead-lettered), LINE_NOMEM, or LINE_FATAL (the dead letter
+ * was refused). */
+static int decode_line(file_source *fs, const lr_line *line, sh_record *r, sh_value *vals,
+                       int64_t now)
 {
     char why[512];
     if (line->too_long) {
         snprintf(why, sizeof why, "line longer than line.max_size (%zu bytes)", fs->max_line);
-        malformed(fs, line, why);
-        return 0;
+        return malformed(fs, line, why);
     }
     int rc = jr_decode(&fs->avsc, line->ptr, line->len, vals, &fs->arena, why, sizeof why);
     if (rc == JR_NOMEM)
-        return -1;
+        return LINE_NOMEM;
     if (rc == JR_OK && fs->time_field >= 0 && vals[fs->time_field].type == SH_NULL) {
         snprintf(why, sizeof why, "time field '%s' is null", fs->avsc.fields[fs->time_field].name);
         rc = JR_MALFORMED;
     }
-    if (rc != JR_OK) {
-        malformed(fs, line, why);
-        return 0;
+    if (rc != JR_OK)
+        return malformed(fs, line, why);
+    r->time = fs->time_field >= 0 ? vals[fs->time_field].u.i : 0;
+    if (fs->time_field >= 0 && file_source_bad_time(fs, r->time, now, why, sizeof why)) {
+        (*fs->bad_time_total)++;
+        return dead(fs, line, "bad_timestamp", why) == SH_OK ? LINE_SKIPPED : LINE_FATAL;
     }
     r->schema = &fs->schema;
-    r->time = fs->time_field >= 0 ? vals[fs->time_field].u.i : 0;
     r->key = (sh_str){"", 0};
     if (fs->key_field >= 0 && render_key(fs, &vals[fs->key_field], &r->key) != 0)
-        return -1;
+        return LINE_NOMEM;
     r->id = (sh_str){"", 0};
     r->values = vals;
     r->slot = fs->slot;
     r->offset = (int64_t)line->no;
-    return 1;
+    return LINE_RECORD;
 }
 
 static sh_rc file_poll(void *state, size_t max, int timeout_ms)
@@ -242,6 +331,7 @@ static sh_rc file_poll(void *state, size_t max, int timeout_ms)
         return SH_RETRY;
     }
     str_arena_reset(&fs->arena);
+    int64_t now = fs->host->now_ms(fs->ctx);
     size_t n = 0;
     int wait = timeout_ms, result = LR_LINE;
     /* Every line, good, bad or blank, counts toward `max`, so that a poll
@@ -253,12 +343,14 @@ static sh_rc file_poll(void *state, size_t max, int timeout_ms)
             break;
         if (!line.too_long && blank(line.ptr, line.len))
             continue;
-        int ok = decode_line(fs, &line, &fs->recs[n], &fs->vals[n * fs->avsc.n]);
-        if (ok < 0) {
-            fs->host->log(fs->ctx, SH_LOG_ERROR, "%s:%llu: out of memory", fs->log_name,
-                          (unsigned long long)line.no);
+        int ok = decode_line(fs, &line, &fs->recs[n], &fs->vals[n * fs->avsc.n], now);
+        if (ok == LINE_NOMEM) {
+            fs->host->log(fs->ctx, SH_LOG_ERROR, "%s:%" PRIu64 ": out of memory", fs->log_name,
+                          line.no);
             return SH_FATAL;
         }
+        if (ok == LINE_FATAL) /* nothing of this batch is emitted: the run stops here */
+            return SH_FATAL;
         n += (size_t)ok;
     }
     sh_rc rc = n ? fs->host->emit(fs->ctx, 0, fs->recs, n) : SH_OK;
@@ -298,6 +390,7 @@ static const sh_plugin file_source_plugin = {
     .poll = file_poll,
     .stop = file_stop,
     .destroy = file_destroy,
+    .validate = file_validate,
 };
 
 SH_PLUGIN_EXPORT(file_source_plugin)

@@ -18,6 +18,9 @@ typedef struct file_source {
     int time_field; /* index, or -1: record.time = 0 */
     int key_field;  /* index, or -1: empty key */
     size_t max_line;
+    /* Event-time guards (0: no limit), and their config text for reasons. */
+    int64_t max_future, max_past;
+    const char *max_future_text, *max_past_text;
 
     int fd;
     int own_fd; /* opened by us (not stdin): close it */
@@ -33,7 +36,20 @@ typedef struct file_source {
 
     uint64_t *records_total;
     uint64_t *malformed_total;
+    uint64_t *bad_time_total;
 } file_source;
 
 extern const sh_config_key file_source_config_keys[];
+
+/* Checks every config value of an instance and resolves it into `fs` (loads
+ * the schema, finds the time and key fields); logs each problem on one line
+ * with its config location.  The plugin's validate() and init() both call
+ * it, so `streamhost check` refuses exactly what `run` refuses.  Returns the
+ * number of problems. */
+int file_source_configure(const sh_host *host, sh_ctx *ctx, file_source *fs);
+
+/* Why a record time cannot be accepted at wall-clock time `now` (into why,
+ * returns 1), or 0 when it is fine: negative, further ahead than
+ * timestamp.max_future or further back than timestamp.max_past. */
+int file_source_bad_time(const file_source *fs, int64_t t, int64_t now, char *why, size_t len);
 #endif

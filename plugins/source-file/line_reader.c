@@ -29,6 +29,12 @@ static void emit(line_reader *r, lr_line *out, const char *p, size_t len, int to
 {
     if (!too_long && len && p[len - 1] == '\r')
         len--;
+    out->off = r->base + (uint64_t)(p - r->buf);
+    if (r->line_no == 0 && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+        p += 3;
+        len -= 3;
+        out->off += 3;
+    }
     out->ptr = p;
     out->len = len;
     out->no = ++r->line_no;
@@ -41,6 +47,7 @@ static int make_room(line_reader *r)
 {
     if (r->start > 0) {
         memmove(r->buf, r->buf + r->start, r->end - r->start);
+        r->base += r->start;
         r->end -= r->start;
         r->start = 0;
     }

@@ -14,6 +14,7 @@ typedef struct line_reader {
     int wait_for_data; /* pipe, tty, socket: poll(2) before reading */
     char *buf;
     size_t cap, start, end; /* unread bytes are buf[start..end) */
+    uint64_t base;          /* input byte offset of buf[0] */
     size_t max_line;        /* longer lines are reported as too long */
     int eof;
     int skipping; /* discarding the rest of a too-long line */
@@ -25,12 +26,16 @@ typedef struct lr_line {
     const char *ptr;
     size_t len;
     uint64_t no;  /* 1-based line number */
+    uint64_t off; /* byte offset of its first byte in the input (after a
+                     leading byte-order mark, which is skipped) */
     int too_long; /* ptr/len hold only the first max_line bytes */
 } lr_line;
 
 enum lr_result { LR_LINE, LR_AGAIN, LR_EOF, LR_ERROR };
 
-/* Reads from fd (not owned: the caller closes it). */
+/* Reads from fd (not owned: the caller closes it).  A UTF-8 byte-order mark
+ * (EF BB BF) at the very start of the input is dropped: editors on Windows
+ * write one, and it is not part of the first JSON value. */
 void lr_init(line_reader *r, int fd, size_t max_line);
 /* The next line.  May wait up to *wait_ms for data on a pipe; the time is
  * spent only once (*wait_ms becomes 0), so a batch of calls never waits

@@ -1,6 +1,9 @@
 /* test_file_source.c - the JSON-lines file source: the worked example, null
  * unions and defaults, every malformed-line variant (reported with FILE:LINE,
- * run continues), Avro schema errors, batching, pipes and long lines. */
+ * run continues), Avro schema errors, batching, pipes and long lines; event
+ * time guards (negative, timestamp.max_future, timestamp.max_past); dead
+ * letters with line number and byte offset, and refused dead letters
+ * stopping the source; a leading UTF-8 byte-order mark; validate(). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -315,8 +318,17 @@ static void test_malformed_lines_are_reported_and_skipped(void **st)
     assert_int_equal(th_count(th), 1 + nbad);
     assert_int_equal(th_counter(th, "malformed_lines_total"), nbad);
     assert_int_equal(th_dead_letters(th), nbad);
-    assert_string_equal(th_last_dead_reason(th), "malformed_json: invalid JSON at column 14: "
-                                                 "duplicate object key near '\"ip\"'");
+    /* the last bad line is line 2 + 3 * 9 = 29, after 28 lines: GOOD(100), then
+     * nine (bad, blank "   ", GOOD(200)) triples */
+    size_t byte = strlen(GOOD(100)) + 1;
+    for (size_t i = 0; i + 1 < nbad; i++)
+        byte += strlen(bad[i].line) + 1 + 4 + strlen(GOOD(200)) + 1;
+    char last[256];
+    snprintf(last, sizeof last,
+             "malformed_json: line 29 (byte %zu): invalid JSON at column 14: "
+             "duplicate object key near '\"ip\"'",
+             byte);
+    assert_string_equal(th_last_dead_reason(th), last);
     for (size_t i = 0; i < nbad; i++) {
         /* bad line i is line 2 + 3i; the good line after it is 4 + 3i */
         char expect[512];
@@ -339,7 +351,7 @@ static void test_null_time_is_malformed(void **st)
     testhost *th = open_source(c);
     run_to_done(th, 10);
     assert_int_equal(th_count(th), 1);
-    assert_string_equal(th_last_dead_reason(th), "malformed_json: time field 't' is null");
+    assert_string_equal(th_last_dead_reason(th), "malformed_json: line 1 (byte 0): time field 't' is null");
     finish(th);
 }
 
@@ -360,8 +372,12 @@ static void test_long_lines_are_cut_and_skipped(void **st)
     assert_int_equal(th_count(th), 2);
     assert_int_equal(th_get(th, 1)->offset, 3);
     assert_int_equal(th_counter(th, "malformed_lines_total"), 2);
-    assert_string_equal(th_last_dead_reason(th),
-                        "malformed_json: line longer than line.max_size (200 bytes)");
+    /* line 4 starts after GOOD(1), the 299-byte line and GOOD(2), each with "\n" */
+    char expect[128];
+    snprintf(expect, sizeof expect,
+             "malformed_json: line 4 (byte %zu): line longer than line.max_size (200 bytes)",
+             2 * strlen(GOOD(1)) + 299 + 3);
+    assert_string_equal(th_last_dead_reason(th), expect);
     finish(th);
 }
 
@@ -452,6 +468,290 @@ static void test_schema_errors(void **st)
     expect_init_error(j, "path: cannot open 'no/such/data.jsonl'");
 }
 
+/* --- dead letters as the host sees them ---------------------------------
+ * The test host counts dead letters but drops their origin and always says
+ * SH_OK; these tests patch its services table (before init, so the plugin
+ * sees the patched one) to record every dead letter with its origin and to
+ * refuse them on demand, as a failing dead-letter writer does. */
+
+#define DL_MAX 16
+static struct {
+    size_t n;           /* dead letters offered */
+    size_t refuse_from; /* 1-based: refuse this one and every later one; 0: never */
+    char reason[DL_MAX][700];
+    char payload[DL_MAX][256];
+    int32_t slot[DL_MAX];
+    int64_t offset[DL_MAX];
+    int had_origin[DL_MAX];
+} dl;
+static sh_rc (*th_dead_letter)(sh_ctx *, const void *, size_t, const char *, const sh_record *);
+
+static sh_rc recording_dead_letter(sh_ctx *ctx, const void *payload, size_t len, const char *reason,
+                                   const sh_record *origin)
+{
+    size_t i = dl.n++;
+    if (i < DL_MAX) {
+        snprintf(dl.reason[i], sizeof dl.reason[i], "%s", reason);
+        snprintf(dl.payload[i], sizeof dl.payload[i], "%.*s", (int)(len < 255 ? len : 255),
+                 (const char *)payload);
+        dl.had_origin[i] = origin != NULL;
+        dl.slot[i] = origin ? origin->slot : SH_NO_SLOT;
+        dl.offset[i] = origin ? origin->offset : -1;
+    }
+    if (dl.refuse_from && dl.n >= dl.refuse_from)
+        return SH_FATAL;
+    return th_dead_letter(ctx, payload, len, reason, origin);
+}
+
+static testhost *open_source_dl(const char *const *c, size_t refuse_from)
+{
+    memset(&dl, 0, sizeof dl);
+    dl.refuse_from = refuse_from;
+    testhost *th = th_new(streamhost_plugin_entry(SH_ABI_VERSION), c);
+    assert_non_null(th);
+    sh_host *h = (sh_host *)th_host(th); /* the test host's own, writable table */
+    th_dead_letter = h->dead_letter;
+    h->dead_letter = recording_dead_letter;
+    assert_int_equal(th_init(th), SH_OK);
+    return th;
+}
+
+#define NOW 1700000000000LL /* the wall clock these tests set: 2023-11-14 */
+#define DAY 86400000LL
+#define AT(ts) "{\"ip\":\"i\",\"eventtimestamp\":" ts ",\"devicetype\":\"d\",\"userid\":1,\"globalseq\":1}"
+
+/* Issue 11 A: one event far ahead (10 days, or INT64_MAX) dragged the
+ * watermark forward and made every later event late; negative times were
+ * accepted.  Now they are dead letters and the rest flows. */
+static void test_far_future_and_negative_times_are_dead_letters(void **st)
+{
+    (void)st;
+    const char *schema = write_tmp(CLICK_AVSC);
+    char content[2048];
+    snprintf(content, sizeof content,
+             "%s\n" AT("9223372036854775807") "\n" AT("%lld") "\n" AT("-5") "\n%s\n" AT("%lld") "\n",
+             AT("1000"), NOW + 10 * DAY, AT("2000"), NOW + 23 * 3600000LL);
+    const char *data = write_tmp(content);
+    const char *c[] = {kv(0, "path", data), kv(1, "schema.file", schema), NULL};
+    testhost *th = open_source_dl(c, 0);
+    th_set_now(th, NOW);
+    capture_begin();
+    run_to_done(th, 100);
+    char *log = capture_end();
+
+    /* old replay data (time 1000) and 23 h ahead pass: max_future is 1d, max_past off */
+    assert_int_equal(th_count(th), 3);
+    assert_int_equal(th_get(th, 0)->time, 1000);
+    assert_int_equal(th_get(th, 1)->time, 2000);
+    assert_int_equal(th_get(th, 1)->offset, 5);
+    assert_int_equal(th_get(th, 2)->time, NOW + 23 * 3600000LL);
+    assert_int_equal(dl.n, 3);
+    assert_int_equal(th_counter(th, "bad_timestamps_total"), 3);
+    assert_int_equal(th_counter(th, "malformed_lines_total"), 0);
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(strncmp(dl.reason[i], "bad_timestamp: ", 15) == 0);
+        assert_int_equal(dl.offset[i], (int64_t)i + 2); /* lines 2, 3, 4 */
+    }
+    char expect[512];
+    snprintf(expect, sizeof expect,
+             "bad_timestamp: line 2 (byte %zu): event time 9223372036854775807 is more than "
+             "timestamp.max_future (1d) ahead of the wall clock (%lld)",
+             strlen(AT("1000")) + 1, NOW);
+    assert_string_equal(dl.reason[0], expect);
+    assert_non_null(strstr(dl.reason[1], "is more than timestamp.max_future (1d) ahead"));
+    assert_non_null(strstr(dl.reason[2], "): event time -5 is negative"));
+    assert_string_equal(dl.payload[2], AT("-5"));
+    snprintf(expect, sizeof expect, "%s:4: event time -5 is negative", data);
+    if (!strstr(log, expect))
+        fail_msg("log lacks '%s'", expect);
+    finish(th);
+}
+
+static void test_max_future_and_max_past_limits(void **st)
+{
+    (void)st;
+    const char *schema = write_tmp(CLICK_AVSC);
+    char content[2048];
+    snprintf(content, sizeof content, AT("%lld") "\n" AT("%lld") "\n" AT("%lld") "\n" AT("%lld") "\n",
+             NOW - 8 * DAY, NOW - 6 * DAY, NOW + 10 * DAY, NOW - 7 * DAY);
+    const char *data = write_tmp(content);
+
+    /* max_past = 7d: 8 days back is refused, 6 and exactly 7 days back pass;
+     * max_future = 0: no limit ahead */
+    const char *c[] = {kv(0, "path", data), kv(1, "schema.file", schema), "timestamp.max_past=7d",
+                       "timestamp.max_future=0", NULL};
+    testhost *th = open_source_dl(c, 0);
+    th_set_now(th, NOW);
+    run_to_done(th, 100);
+    assert_int_equal(th_count(th), 3);
+    assert_int_equal(th_get(th, 0)->time, NOW - 6 * DAY);
+    assert_int_equal(th_get(th, 1)->time, NOW + 10 * DAY);
+    assert_int_equal(th_get(th, 2)->time, NOW - 7 * DAY);
+    assert_int_equal(dl.n, 1);
+    char expect[512];
+    snprintf(expect, sizeof expect,
+             "bad_timestamp: line 1 (byte 0): event time %lld is more than timestamp.max_past (7d) "
+             "behind the wall clock (%lld)",
+             NOW - 8 * DAY, NOW);
+    assert_string_equal(dl.reason[0], expect);
+    finish(th);
+
+    /* a max_future so large that now + max_future overflows means no limit */
+    const char *d[] = {kv(0, "path", data), kv(1, "schema.file", schema),
+                       "timestamp.max_future=106751991167d", NULL};
+    th = open_source_dl(d, 0);
+    th_set_now(th, NOW);
+    run_to_done(th, 100);
+    assert_int_equal(th_count(th), 4);
+    finish(th);
+
+    /* the guard reads the wall clock of each poll, not the one at start */
+    const char *e[] = {kv(0, "path", data), kv(1, "schema.file", schema), NULL};
+    th = open_source_dl(e, 0);
+    th_set_now(th, NOW + 9 * DAY + 1);
+    run_to_done(th, 100);
+    assert_int_equal(th_count(th), 4);
+    finish(th);
+}
+
+/* Issue 11 B: a dead letter the host cannot take must stop the run; the file
+ * source ignored the answer and went on. */
+static void test_refused_dead_letter_stops_the_source(void **st)
+{
+    (void)st;
+    const char *schema = write_tmp(CLICK_AVSC);
+    const char *data = write_tmp(AT("1") "\n{broken\n" AT("2") "\n" AT("-1") "\n" AT("3") "\n");
+    const char *c[] = {kv(0, "path", data), kv(1, "schema.file", schema), NULL};
+
+    /* a malformed line: poll fails, and nothing of that batch was emitted */
+    testhost *th = open_source_dl(c, 1);
+    capture_begin();
+    sh_rc rc = poll_once(th, 100, 0);
+    char *log = capture_end();
+    assert_int_equal(rc, SH_FATAL);
+    assert_int_equal(th_count(th), 0);
+    assert_int_equal(dl.n, 1);
+    char expect[256];
+    snprintf(expect, sizeof expect, "%s:2: the dead-letter output did not take this line; stopping", data);
+    if (!strstr(log, expect))
+        fail_msg("log lacks '%s'", expect);
+    finish(th);
+
+    /* batches before the refused line were delivered; the bad timestamp on
+     * line 4 is refused in the second poll */
+    th = open_source_dl(c, 2);
+    assert_int_equal(poll_once(th, 3, 0), SH_OK);
+    assert_int_equal(th_count(th), 2);
+    assert_int_equal(poll_once(th, 3, 0), SH_FATAL);
+    assert_int_equal(th_count(th), 2);
+    assert_int_equal(dl.n, 2);
+    assert_true(strncmp(dl.reason[1], "bad_timestamp: line 4 ", 22) == 0);
+    finish(th);
+}
+
+/* Dead letters say where the line was: origin (path, partition 0, offset =
+ * line number, the records' own position space) and "line N (byte B)" in
+ * the reason, B counting "\r\n" endings and blank lines. */
+static void test_dead_letters_carry_line_and_byte_offset(void **st)
+{
+    (void)st;
+    const char *schema = write_tmp(CLICK_AVSC);
+    const char *data = write_tmp(AT("1") "\r\n\r\n  \n[1]\r\n" AT("2") "\nnope");
+    const char *c[] = {kv(0, "path", data), kv(1, "schema.file", schema), NULL};
+    testhost *th = open_source_dl(c, 0);
+    run_to_done(th, 2);
+    assert_int_equal(th_count(th), 2);
+    assert_int_equal(dl.n, 2);
+    size_t good = strlen(AT("1"));
+    char expect[256];
+    snprintf(expect, sizeof expect, "malformed_json: line 4 (byte %zu): not a JSON object but an array",
+             good + 2 + 2 + 3);
+    assert_string_equal(dl.reason[0], expect);
+    assert_string_equal(dl.payload[0], "[1]");
+    assert_true(dl.had_origin[0]);
+    assert_int_equal(dl.slot[0], 0);
+    assert_int_equal(dl.offset[0], 4);
+    snprintf(expect, sizeof expect, "malformed_json: line 6 (byte %zu): invalid JSON",
+             good + 2 + 2 + 3 + 5 + good + 1);
+    assert_true(strncmp(dl.reason[1], expect, strlen(expect)) == 0);
+    assert_int_equal(dl.offset[1], 6);
+    finish(th);
+}
+
+/* A UTF-8 byte-order mark at the start of the file is skipped (it made the
+ * first event a dead letter); anywhere else it is still a malformed line. */
+static void test_leading_utf8_bom_is_skipped(void **st)
+{
+    (void)st;
+    const char *schema = write_tmp(CLICK_AVSC);
+    const char *data = write_tmp("\xEF\xBB\xBF" AT("1") "\n\xEF\xBB\xBF" AT("2") "\n" AT("3") "\n");
+    const char *c[] = {kv(0, "path", data), kv(1, "schema.file", schema), NULL};
+    testhost *th = open_source_dl(c, 0);
+    run_to_done(th, 100);
+    assert_int_equal(th_count(th), 2);
+    assert_int_equal(th_get(th, 0)->time, 1);
+    assert_int_equal(th_get(th, 0)->offset, 1);
+    assert_int_equal(th_get(th, 1)->time, 3);
+    assert_int_equal(dl.n, 1);
+    char expect[64];
+    snprintf(expect, sizeof expect, "malformed_json: line 2 (byte %zu): ", 3 + strlen(AT("1")) + 1);
+    assert_true(strncmp(dl.reason[0], expect, strlen(expect)) == 0);
+    finish(th);
+
+    /* a file that is only a BOM has no records and no dead letters; a BOM
+     * alone on line 1 of a pipe is skipped too */
+    const char *bom_only = write_tmp("\xEF\xBB\xBF\n" AT("4"));
+    const char *d[] = {kv(0, "path", bom_only), kv(1, "schema.file", schema), NULL};
+    th = open_source_dl(d, 0);
+    run_to_done(th, 100);
+    assert_int_equal(th_count(th), 1);
+    assert_int_equal(th_get(th, 0)->offset, 2);
+    assert_int_equal(dl.n, 0);
+    finish(th);
+}
+
+/* validate() refuses every value init() refuses, without keeping state, so
+ * that `streamhost check` and `run` agree. */
+static void test_validate_refuses_what_init_refuses(void **st)
+{
+    (void)st;
+    const sh_plugin *p = streamhost_plugin_entry(SH_ABI_VERSION);
+    assert_true(SH_PLUGIN_HAS(p, validate));
+    assert_non_null(p->validate);
+    const char *schema = write_tmp(CLICK_AVSC);
+    static const struct {
+        const char *k1, *k2, *expect;
+    } bad[] = {
+        {"line.max_size=15", NULL, "test.ini:4: line.max_size: must be at least 16 bytes"},
+        {"schema.file=no/such.avsc", NULL, "test.ini:3: schema.file: unable to open no/such.avsc"},
+        {"stream=", NULL, "test.ini:4: stream: must not be empty"},
+        {"time.field=ip", NULL, "time.field: field 'ip' of"},
+        {"key.field=nope", NULL, "key.field: 'nope' is not a field of"},
+        {"time.field=", "timestamp.max_past=1d", "test.ini:5: timestamp.max_past: needs a time.field"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int own_schema = strncmp(bad[i].k1, "schema.file=", 12) == 0; /* first one set wins */
+        const char *c[] = {kv(0, "path", example_path()),
+                           own_schema ? bad[i].k1 : kv(1, "schema.file", schema),
+                           own_schema ? NULL : bad[i].k1, bad[i].k2, NULL};
+        testhost *th = th_new(p, c);
+        assert_non_null(th);
+        capture_begin();
+        sh_rc v = p->validate(th_host(th), th_ctx(th));
+        char *log = capture_end();
+        assert_int_equal(v, SH_FATAL);
+        if (!strstr(log, bad[i].expect))
+            fail_msg("validate log lacks '%s'", bad[i].expect);
+        finish(th);
+        expect_init_error(c, bad[i].expect); /* and init refuses the same */
+    }
+    const char *good[] = {kv(0, "path", example_path()), kv(1, "schema.file", schema),
+                          "timestamp.max_past=30d", "timestamp.max_future=0", NULL};
+    testhost *th = th_new(p, good);
+    assert_int_equal(p->validate(th_host(th), th_ctx(th)), SH_OK);
+    finish(th);
+}
+
 static void test_arena_keeps_strings_in_place(void **st)
 {
     (void)st;
@@ -499,6 +799,12 @@ int main(void)
         cmocka_unit_test_teardown(test_long_lines_are_cut_and_skipped, cleanup),
         cmocka_unit_test_teardown(test_stdin_pipe_never_blocks, cleanup),
         cmocka_unit_test_teardown(test_schema_errors, cleanup),
+        cmocka_unit_test_teardown(test_far_future_and_negative_times_are_dead_letters, cleanup),
+        cmocka_unit_test_teardown(test_max_future_and_max_past_limits, cleanup),
+        cmocka_unit_test_teardown(test_refused_dead_letter_stops_the_source, cleanup),
+        cmocka_unit_test_teardown(test_dead_letters_carry_line_and_byte_offset, cleanup),
+        cmocka_unit_test_teardown(test_leading_utf8_bom_is_skipped, cleanup),
+        cmocka_unit_test_teardown(test_validate_refuses_what_init_refuses, cleanup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
