@@ -14,7 +14,10 @@
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
 
-static pipeline *running;
+/* SIGINT/SIGTERM: the first asks the pipeline to stop (the run loop, the
+ * retry loops and the watchdog, host/watchdog.h, see the flag); a second
+ * one exits at once. */
+static pipeline *volatile running;
 static volatile sig_atomic_t signals_seen;
 
 static void on_signal(int sig)
@@ -114,6 +117,8 @@ static int cmd_run(const char *path, int level_forced)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     running = pl;
+    if (signals_seen) /* arrived while loading: running was not set yet */
+        pl->stop_requested = 1;
     rc = pipeline_run(pl);
     running = NULL;
     pipeline_free(pl);

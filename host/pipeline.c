@@ -8,6 +8,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "progress.h"
+#include "watchdog.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -30,7 +31,40 @@ static void sleep_ms(int64_t ms)
         ;
 }
 
+/* Sleeps `ms`, waking early when a stop is requested. */
+static void sleep_unless_stopped(pipeline *pl, int64_t ms)
+{
+    for (int64_t left = ms; left > 0 && !pl->stop_requested; left -= 20)
+        sleep_ms(left < 20 ? left : 20);
+}
+
 void pipeline_request_stop(pipeline *pl) { pl->stop_requested = 1; }
+
+/* "source.NAME" etc., as the user wrote the section. */
+static const char *title(const instance *in)
+{
+    return in->sec && in->sec->title ? in->sec->title : in->name;
+}
+
+/* A return code the callback may not give (77, or SH_DONE from anything but
+ * poll) is the plugin's bug: treating it as success spins or loses records,
+ * so it is fatal, with a line naming the component, the callback and the
+ * code. */
+static sh_rc defined_rc(instance *in, const char *cb, sh_rc rc, int done_ok)
+{
+    int v = (int)rc;
+    if (v == SH_OK || v == SH_RETRY || v == SH_FATAL || (v == SH_DONE && done_ok))
+        return rc;
+    if (in->m_errors)
+        in->m_errors->counter++;
+    if (!in->pl->failed)
+        sh_log(SH_LOG_ERROR, NULL,
+               "%s: %s() returned %d, which is not a return code it may give (SH_OK, SH_RETRY, SH_FATAL%s); "
+               "stopping the pipeline (fatal) without committing past this point",
+               title(in), cb, v, done_ok ? ", SH_DONE" : "");
+    in->pl->failed = 1;
+    return SH_FATAL;
+}
 
 int32_t pipeline_slot(pipeline *pl, instance *owner, const char *stream, int32_t partition)
 {
@@ -50,7 +84,7 @@ static sh_rc deliver(instance *to, uint32_t input, const sh_record *recs, size_t
 {
     int64_t backoff = 50;
     for (int attempt = 0;; attempt++) {
-        sh_rc rc = to->p->process(to->state, input, recs, n);
+        sh_rc rc = defined_rc(to, "process", WD_CALL(to, "process", to->p->process(to->state, input, recs, n)), 0);
         if (rc == SH_OK) {
             to->m_in->counter += n;
             if (to->kind == SH_SINK)
@@ -66,14 +100,31 @@ static sh_rc deliver(instance *to, uint32_t input, const sh_record *recs, size_t
             return SH_FATAL;
         }
         to->m_errors->counter++;
+        /* A stop request ends the retries (as Kafka Connect does): the batch
+         * stays undelivered, so nothing is committed from here on and the
+         * next start reads it again; exit 1 says the stop was not clean. */
+        if (to->pl->stop_requested) {
+            if (!to->pl->failed)
+                sh_log(SH_LOG_ERROR, NULL,
+                       "%s: process() still asks to retry (attempt %d) and a stop was requested: giving up; "
+                       "the batch stays uncommitted and is read again on the next start (exit 1)",
+                       title(to), attempt + 1);
+            to->pl->failed = 1;
+            return SH_FATAL;
+        }
         if (attempt == 0 || attempt % 20 == 0)
             sh_log(SH_LOG_WARN, to->name, "process() asked to retry (attempt %d); retrying in %lld ms",
                    attempt + 1, (long long)backoff);
-        if (to->pl->stop_requested > 1)
-            return SH_FATAL;
-        sleep_ms(backoff);
-        if (to->p->tick)
-            to->p->tick(to->state, 0);
+        sleep_unless_stopped(to->pl, backoff);
+        if (to->p->tick && !to->pl->stop_requested) {
+            sh_rc trc = defined_rc(to, "tick", WD_CALL(to, "tick", to->p->tick(to->state, sh_host_services.now_ms(NULL))), 0);
+            if (trc == SH_FATAL) {
+                if (!to->pl->failed)
+                    sh_log(SH_LOG_ERROR, to->name, "tick failed (fatal)");
+                to->pl->failed = 1;
+                return SH_FATAL;
+            }
+        }
         backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
     }
 }
@@ -122,7 +173,9 @@ sh_rc pipeline_watermark(instance *from, int64_t wm)
             to->in_wm = iw;
             if (to->kind == SH_SINK)
                 continue;
-            sh_rc rc = to->p->watermark ? to->p->watermark(to->state, iw) : pipeline_watermark(to, iw);
+            sh_rc rc = to->p->watermark
+                           ? defined_rc(to, "watermark", WD_CALL(to, "watermark", to->p->watermark(to->state, iw)), 0)
+                           : pipeline_watermark(to, iw);
             if (rc == SH_FATAL || to->pl->failed) {
                 to->pl->failed = 1;
                 return SH_FATAL;
@@ -312,7 +365,9 @@ static int init_all(pipeline *pl)
         in->m_in = metrics_get(in->name, "records_in_total", "records received", 0, NULL);
         in->m_out = metrics_get(in->name, "records_out_total", "records emitted", 0, NULL);
         in->m_errors = metrics_get(in->name, "errors_total", "failed or retried calls", 0, NULL);
-        if (in->p->init(&sh_host_services, in, &in->state) != SH_OK) {
+        sh_rc rc = WD_CALL(in, "init", in->p->init(&sh_host_services, in, &in->state));
+        if (rc != SH_OK) {
+            defined_rc(in, "init", rc, 0);
             sh_log(SH_LOG_ERROR, in->name, "init failed (see above); fix [%s] in %s", in->sec->title,
                    pl->cfg->file);
             return -1;
@@ -321,7 +376,9 @@ static int init_all(pipeline *pl)
     }
     for (size_t i = 0; i < pl->ninsts; i++) {
         instance *in = pl->insts[i];
-        if (in->p->start && in->p->start(in->state) != SH_OK) {
+        sh_rc rc = in->p->start ? WD_CALL(in, "start", in->p->start(in->state)) : SH_OK;
+        if (rc != SH_OK) {
+            defined_rc(in, "start", rc, 0);
             sh_log(SH_LOG_ERROR, in->name, "start failed (see above)");
             return -1;
         }
@@ -334,7 +391,7 @@ static int any_sink_busy(pipeline *pl)
 {
     for (size_t i = 0; i < pl->ninsts; i++) {
         instance *in = pl->insts[i];
-        if (in->kind == SH_SINK && in->p->busy && in->p->busy(in->state))
+        if (in->kind == SH_SINK && in->p->busy && WD_CALL(in, "busy", in->p->busy(in->state)))
             return 1;
     }
     return 0;
@@ -345,34 +402,43 @@ static void tick_all(pipeline *pl)
     int64_t now = sh_host_services.now_ms(NULL);
     for (size_t i = 0; i < pl->ninsts && !pl->failed; i++) {
         instance *in = pl->insts[i];
-        if (in->p->tick && in->p->tick(in->state, now) == SH_FATAL) {
-            sh_log(SH_LOG_ERROR, in->name, "tick failed (fatal)");
+        if (in->p->tick && defined_rc(in, "tick", WD_CALL(in, "tick", in->p->tick(in->state, now)), 0) == SH_FATAL) {
+            if (!pl->failed)
+                sh_log(SH_LOG_ERROR, in->name, "tick failed (fatal)");
             pl->failed = 1;
         }
     }
 }
 
-/* Flushes sinks until all report durable, or the deadline passes. */
+/* Flushes sinks until all report durable, or the deadline passes: the
+ * watchdog's shutdown deadline once armed (so the flush and the watchdog
+ * agree on when time is up), else timeout_ms from now. */
 static int flush_sinks(pipeline *pl, int final, int64_t timeout_ms)
 {
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = watchdog_deadline();
+    if (deadline == INT64_MAX)
+        deadline = mono_ms() + timeout_ms;
     for (;;) {
         int pending = 0;
         for (size_t i = 0; i < pl->ninsts; i++) {
             instance *in = pl->insts[i];
             if (in->kind != SH_SINK || !in->p->flush)
                 continue;
-            sh_rc rc = in->p->flush(in->state, final);
+            sh_rc rc = defined_rc(in, "flush", WD_CALL(in, "flush", in->p->flush(in->state, final)), 0);
             if (rc == SH_RETRY)
                 pending = 1;
             else if (rc == SH_FATAL) {
-                sh_log(SH_LOG_ERROR, in->name, "flush failed (fatal)");
+                if (!pl->failed)
+                    sh_log(SH_LOG_ERROR, in->name, "flush failed (fatal)");
+                pl->failed = 1;
                 return -1;
             }
         }
         if (!pending)
             return 0;
-        if (mono_ms() > deadline || pl->stop_requested > 1) {
+        if (pl->failed)
+            return -1;
+        if (mono_ms() >= deadline) {
             LOG_ERROR("sinks did not finish flushing within %lld ms; uncommitted input will be re-read on the next start",
                       (long long)timeout_ms);
             return -1;
@@ -384,11 +450,14 @@ static int flush_sinks(pipeline *pl, int final, int64_t timeout_ms)
 
 int pipeline_run(pipeline *pl)
 {
+    watchdog_start(pl); /* stopped by pipeline_free, after the last destroy() */
     if (http_metrics_start(pl, pl->metrics_address) != 0 || deadletter_open(pl) != 0 || init_all(pl) != 0) {
         pl->failed = 1;
+        watchdog_arm("the fatal error");
         http_metrics_stop();
         return 1;
     }
+    watchdog_set_running(1); /* plugins may emit from here on (services.c) */
     http_metrics_set_ready(1);
     progress_start(pl);
     struct commit_state cs = {0};
@@ -422,7 +491,7 @@ int pipeline_run(pipeline *pl)
                 /* several live sources: don't let one block the others */
                 int timeout = active > 1 ? 0 : (int)pl->tick_ms;
                 uint64_t before = in->m_out->counter;
-                sh_rc rc = in->p->poll(in->state, batch, timeout);
+                sh_rc rc = defined_rc(in, "poll", WD_CALL(in, "poll", in->p->poll(in->state, batch, timeout)), 1);
                 rate_count += in->m_out->counter - before;
                 if (rc == SH_DONE) {
                     in->done = 1;
@@ -432,7 +501,7 @@ int pipeline_run(pipeline *pl)
                         sh_log(SH_LOG_ERROR, in->name, "poll failed (fatal); stopping");
                     pl->failed = 1;
                 } else if (rc == SH_RETRY) {
-                    sleep_ms(50);
+                    sleep_unless_stopped(pl, 50);
                 }
             }
         } else {
@@ -464,6 +533,11 @@ int pipeline_run(pipeline *pl)
     }
 
     http_metrics_set_ready(0);
+    /* From here on everything is bounded by shutdown.timeout (watchdog.h). */
+    if (pl->stop_requested)
+        watchdog_arm("the stop request");
+    else if (pl->failed)
+        watchdog_arm("the fatal error");
     int rc = 0;
     if (pl->failed) {
         rc = 1;
@@ -477,6 +551,7 @@ int pipeline_run(pipeline *pl)
         } else {
             LOG_INFO("stop requested; flushing sinks (open windows are re-read from Kafka on the next start)");
         }
+        watchdog_arm("the final flush began");
         if (pl->failed || flush_sinks(pl, 1, pl->shutdown_timeout_ms) != 0) {
             rc = 1;
         } else {
@@ -499,16 +574,19 @@ void pipeline_free(pipeline *pl)
 {
     if (!pl)
         return;
+    watchdog_arm("the end of the run");
+    watchdog_set_running(0);
     for (size_t i = 0; i < pl->ninsts; i++) {
         instance *in = pl->insts[i];
         if (in->started && in->p->stop)
-            in->p->stop(in->state);
+            WD_CALL_VOID(in, "stop", in->p->stop(in->state));
     }
     for (size_t i = pl->ninsts; i-- > 0;) {
         instance *in = pl->insts[i];
         if (in->state && in->p->destroy)
-            in->p->destroy(in->state);
+            WD_CALL_VOID(in, "destroy", in->p->destroy(in->state));
     }
+    watchdog_stop();
     deadletter_close(pl);
     for (size_t i = 0; i < pl->ninsts; i++) {
         instance *in = pl->insts[i];

@@ -3,6 +3,7 @@
 #include "deadletter.h"
 #include "log.h"
 #include "pipeline.h"
+#include "watchdog.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,13 +19,41 @@ static void svc_log(sh_ctx *ctx, int level, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Records and watermarks may flow only while the pipeline runs: emitting
+ * from init() or start() would reach components not initialised yet (a
+ * crash in the plugin downstream), from stop() or destroy() ones already
+ * gone.  Refused with SH_FATAL, and the run fails even if the plugin
+ * ignores the result. */
+static int may_emit(sh_ctx *ctx, const char *what)
+{
+    if (watchdog_is_running())
+        return 1;
+    const instance *owner;
+    const char *cb = watchdog_current(&owner);
+    char from[160] = "";
+    if (cb && owner == ctx)
+        snprintf(from, sizeof from, " from %s()", cb);
+    else if (cb && owner)
+        snprintf(from, sizeof from, " during %s's %s()", owner->sec ? owner->sec->title : owner->name, cb);
+    sh_log(SH_LOG_ERROR, NULL,
+           "%s: %s() called%s while the pipeline is not running; emitting is allowed only from the poll, "
+           "process, watermark, tick and flush callbacks (returning SH_FATAL)",
+           ctx->sec ? ctx->sec->title : ctx->name, what, from);
+    ctx->pl->failed = 1;
+    return 0;
+}
+
 static sh_rc svc_emit(sh_ctx *ctx, uint32_t port, const sh_record *recs, size_t n)
 {
+    if (!may_emit(ctx, "emit"))
+        return SH_FATAL;
     return pipeline_emit(ctx, port, recs, n);
 }
 
 static sh_rc svc_emit_watermark(sh_ctx *ctx, int64_t wm)
 {
+    if (!may_emit(ctx, "emit_watermark"))
+        return SH_FATAL;
     return pipeline_watermark(ctx, wm);
 }
 
