@@ -7,6 +7,8 @@
 #include "log.h"
 #include "pipeline.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,7 +106,11 @@ static void check_keys(sh_config *cfg, cfg_section *sec, const sh_config_key *sc
         if (!d) {
             const char *best = NULL;
             size_t bestd = 3;
+            size_t klen = strlen(kv->key);
             for (const sh_config_key *k = schema; k && k->name; k++) {
+                size_t nlen = strlen(k->name);
+                if ((klen > nlen ? klen - nlen : nlen - klen) >= bestd)
+                    continue; /* cannot be closer: skip the O(n*m) distance */
                 size_t dist = edit_distance(kv->key, k->name);
                 if (dist < bestd) {
                     bestd = dist;
@@ -125,17 +131,18 @@ static void check_keys(sh_config *cfg, cfg_section *sec, const sh_config_key *sc
             config_error(cfg, kv->line, "%s: %s", kv->key, err);
     }
     for (const sh_config_key *k = schema; k && k->name; k++)
-        if (k->required && k->type != SH_CFG_PREFIX && !config_get(sec, k->name))
+        if (k->required && k->type != SH_CFG_PREFIX && !config_get(sec, k->name) &&
+            !config_failed(sec, k->name)) /* an unset ${VAR}: reported once already */
             config_error(cfg, sec->line, "[%s] is missing required key '%s' (%s)", sec->title,
                          k->name, k->doc ? k->doc : sh_cfg_type_name(k->type));
 }
 
-static instance *find_inst(pipeline *pl, const char *name)
+/* The instance of component `name` (by_sec: instance per section index),
+ * through the config's name index: linear in the number of inputs. */
+static instance *find_inst(pipeline *pl, instance *const *by_sec, const char *name)
 {
-    for (size_t i = 0; i < pl->ninsts; i++)
-        if (strcmp(pl->insts[i]->name, name) == 0)
-            return pl->insts[i];
-    return NULL;
+    cfg_section *s = config_component(pl->cfg, name);
+    return s ? by_sec[s - pl->cfg->secs] : NULL;
 }
 
 static void add_edge(instance *from, uint32_t port, instance *to, uint32_t input)
@@ -146,9 +153,11 @@ static void add_edge(instance *from, uint32_t port, instance *to, uint32_t input
 }
 
 /* Resolves `inputs = a, b.late` of one instance. */
-static void wire_inputs(pipeline *pl, instance *in)
+static void wire_inputs(pipeline *pl, instance *const *by_sec, instance *in)
 {
     cfg_kv *kv = config_kv(in->sec, "inputs");
+    if (!kv && config_failed(in->sec, "inputs"))
+        return; /* an unset ${VAR}: reported once already */
     if (in->kind == SH_SOURCE) {
         if (kv)
             config_error(pl->cfg, kv->line, "[%s]: a source takes no 'inputs'", in->sec->title);
@@ -172,7 +181,7 @@ static void wire_inputs(pipeline *pl, instance *in)
             *dot = '\0';
             portname = dot + 1;
         }
-        instance *from = find_inst(pl, name);
+        instance *from = find_inst(pl, by_sec, name);
         if (!from) {
             config_error(pl->cfg, kv->line, "[%s]: input '%s' names no component (define [source.%s] or [transform.%s])",
                          in->sec->title, items[i], name, name);
@@ -262,6 +271,24 @@ static void order_dag(pipeline *pl)
     free(indeg);
 }
 
+/* Line of [streamhost] key `key` for messages (the section's when unset). */
+static int host_line(cfg_section *hs, const char *key)
+{
+    cfg_kv *kv = hs ? config_kv(hs, key) : NULL;
+    return kv ? kv->line : hs ? hs->line : 1;
+}
+
+/* True when `key` holds a value of its declared type (or is unset): range
+ * checks apply only then, a type error is reported by check_keys. */
+static int host_typed(cfg_section *hs, const char *key, uint32_t type)
+{
+    const char *v = hs ? config_get(hs, key) : NULL;
+    char err[256];
+    return !v || sh_check_value(type, v, err, sizeof err) == 0;
+}
+
+/* The [streamhost] values: read once, and checked here, at build time, so
+ * that `check` refuses every value `run` would (the one place per key). */
 static void host_settings(pipeline *pl, cfg_section *hs)
 {
     instance tmp = {0};
@@ -287,17 +314,79 @@ static void host_settings(pipeline *pl, cfg_section *hs)
     int l = sh_log_parse_level(lvl);
     cfg_kv *kv = hs ? config_kv(hs, "log.level") : NULL;
     if (l < 0)
-        config_error(pl->cfg, kv ? kv->line : 0, "log.level: '%s' is not one of error, warn, info, debug", lvl);
+        config_error(pl->cfg, host_line(hs, "log.level"), "log.level: '%s' is not one of error, warn, info, debug", lvl);
     else if (kv)
         sh_log_set_level(l);
     if (strcmp(prog, "auto") && strcmp(prog, "on") && strcmp(prog, "off"))
-        config_error(pl->cfg, hs ? config_kv(hs, "progress")->line : 0,
-                     "progress: '%s' is not one of auto, on, off", prog);
-    if (pl->batch_size < 1 || pl->batch_size > 1000000)
-        config_error(pl->cfg, hs && config_kv(hs, "batch.size") ? config_kv(hs, "batch.size")->line : 0,
-                     "batch.size: must be between 1 and 1000000");
+        config_error(pl->cfg, host_line(hs, "progress"), "progress: '%s' is not one of auto, on, off", prog);
+    if (host_typed(hs, "batch.size", SH_CFG_INT) && (pl->batch_size < 1 || pl->batch_size > 1000000))
+        config_error(pl->cfg, host_line(hs, "batch.size"), "batch.size: must be between 1 and 1000000");
+    if (host_typed(hs, "rate.limit", SH_CFG_INT) && pl->rate_limit < 0)
+        config_error(pl->cfg, host_line(hs, "rate.limit"),
+                     "rate.limit: %lld is negative; give records per second, or 0 for no limit",
+                     (long long)pl->rate_limit);
+    /* 0 is the documented "off"; anything else must be a TCP port (a cast
+     * to uint16_t used to wrap 70000 to 4464, and -1 meant off) */
+    if (host_typed(hs, "metrics.port", SH_CFG_INT) && (pl->metrics_port < 0 || pl->metrics_port > 65535))
+        config_error(pl->cfg, host_line(hs, "metrics.port"),
+                     "metrics.port: %lld is not a port; use 1 to 65535, or 0 for no metrics endpoint",
+                     (long long)pl->metrics_port);
+    struct in_addr addr;
+    if (!pl->metrics_address || inet_pton(AF_INET, pl->metrics_address, &addr) != 1)
+        config_error(pl->cfg, host_line(hs, "metrics.address"),
+                     "metrics.address: '%s' is not an IPv4 address (e.g. 127.0.0.1, or 0.0.0.0 for every interface)",
+                     pl->metrics_address ? pl->metrics_address : "");
+    if (pl->dead_letter_topic && !*pl->dead_letter_topic)
+        config_error(pl->cfg, host_line(hs, "dead_letter.topic"),
+                     "dead_letter.topic: is empty; name a Kafka topic (or drop the line for streamhost-dlq)");
+    if (pl->dead_letter_file && !*pl->dead_letter_file)
+        config_error(pl->cfg, host_line(hs, "dead_letter.file"),
+                     "dead_letter.file: is empty; name a file (or drop the line)");
     if (pl->commit_interval_ms < 10)
         pl->commit_interval_ms = 10;
+}
+
+/* While a plugin's validate() runs, its error lines become config errors:
+ * "FILE:LINE: ..." as they are, anything else under the section's line. */
+struct validate_capture {
+    sh_config *cfg;
+    instance *in;
+    size_t errors;
+};
+
+static int capture_validate(void *arg, int level, const char *who, const char *msg)
+{
+    struct validate_capture *v = arg;
+    (void)who;
+    if (level != SH_LOG_ERROR)
+        return 0; /* warnings and notes are logged as usual */
+    size_t fl = strlen(v->cfg->file);
+    if (strncmp(msg, v->cfg->file, fl) == 0 && msg[fl] == ':' && isdigit((unsigned char)msg[fl + 1]))
+        config_error_text(v->cfg, msg);
+    else
+        config_error(v->cfg, v->in->sec->line, "[%s]: %s", v->in->sec->title, msg);
+    v->errors++;
+    return 1;
+}
+
+/* Runs the plugin's own value checks (sh_plugin.validate): `check` and `run`
+ * both come through here, so a value `run` refuses is refused by `check`,
+ * with exit 2, before anything starts. */
+static void validate_instance(pipeline *pl, instance *in)
+{
+    if (!in->p->validate)
+        return;
+    struct validate_capture v = {.cfg = pl->cfg, .in = in};
+    int (*saved)(void *, int, const char *, const char *) = sh_log_capture;
+    void *saved_arg = sh_log_capture_arg;
+    sh_log_capture = capture_validate;
+    sh_log_capture_arg = &v;
+    sh_rc rc = in->p->validate(&sh_host_services, in);
+    sh_log_capture = saved;
+    sh_log_capture_arg = saved_arg;
+    if (rc != SH_OK && v.errors == 0)
+        config_error(pl->cfg, in->sec->line, "[%s]: the %s plugin refused this section's values without saying why",
+                     in->sec->title, in->p->name);
 }
 
 pipeline *pipeline_build(sh_config *cfg, const char *config_path)
@@ -314,18 +403,14 @@ pipeline *pipeline_build(sh_config *cfg, const char *config_path)
     pl->dirs = loader_search_dirs(hs ? config_get(hs, "plugin.path") : NULL, dirname(pathcopy));
     free(pathcopy);
 
+    instance **by_sec = calloc(cfg->nsecs ? cfg->nsecs : 1, sizeof *by_sec);
+    int inputs_unknown = 0; /* some `inputs` is an unset ${VAR} */
     for (size_t i = 0; i < cfg->nsecs; i++) {
         cfg_section *sec = &cfg->secs[i];
         if (sec->kind != SEC_SOURCE && sec->kind != SEC_TRANSFORM && sec->kind != SEC_SINK)
             continue;
-        if (!sec->name || !*sec->name)
-            continue;
-        int dup = 0;
-        for (size_t j = 0; j < i; j++)
-            if (cfg->secs[j].name && strcmp(cfg->secs[j].name, sec->name) == 0)
-                dup = 1;
-        if (dup)
-            continue; /* already reported by the parser */
+        if (!sec->name || !*sec->name || sec->dup)
+            continue; /* a repeated name was reported by the parser */
         instance *in = calloc(1, sizeof *in);
         in->pl = pl;
         in->sec = sec;
@@ -334,7 +419,11 @@ pipeline *pipeline_build(sh_config *cfg, const char *config_path)
         in->in_wm = in->out_wm = in->fence = INT64_MIN;
         pl->insts = realloc(pl->insts, (pl->ninsts + 1) * sizeof(instance *));
         pl->insts[pl->ninsts++] = in;
+        by_sec[i] = in;
+        inputs_unknown |= config_failed(sec, "inputs") != NULL;
         cfg_kv *pkv = config_kv(sec, "plugin");
+        if (!pkv && config_failed(sec, "plugin"))
+            continue; /* an unset ${VAR}: reported once already */
         if (!pkv || !*pkv->value) {
             config_error(cfg, sec->line, "[%s] needs 'plugin = NAME' (see `streamhost plugins`)", sec->title);
             continue;
@@ -348,7 +437,11 @@ pipeline *pipeline_build(sh_config *cfg, const char *config_path)
         for (size_t e = 0; sh_builtin_exts[e]; e++)
             if (sh_builtin_exts[e]->plugin == in->p)
                 in->ext = sh_builtin_exts[e];
+        size_t before = cfg->nerrors;
         check_keys(cfg, sec, in->p->config, in->p->name, 1);
+        /* the plugin's own checks see only values of the declared types */
+        if (cfg->nerrors == before && sec->nfailed == 0)
+            validate_instance(pl, in);
         size_t nout = 0;
         while (in->p->outputs && in->p->outputs[nout])
             nout++;
@@ -360,20 +453,25 @@ pipeline *pipeline_build(sh_config *cfg, const char *config_path)
     if (pl->ninsts == 0 && cfg->nerrors == 0)
         config_error(cfg, 1, "no components: define at least one [source.NAME] and one [sink.NAME]");
     for (size_t i = 0; i < pl->ninsts; i++)
-        wire_inputs(pl, pl->insts[i]);
+        wire_inputs(pl, by_sec, pl->insts[i]);
+    free(by_sec);
     int have_source = 0, have_sink = 0;
+    char *referenced = calloc(pl->ninsts ? pl->ninsts : 1, 1);
+    for (size_t i = 0; i < pl->ninsts; i++)
+        pl->insts[i]->topo = (int)i; /* order_dag renumbers */
+    for (size_t j = 0; j < pl->ninsts; j++)
+        for (size_t k = 0; k < pl->insts[j]->ninputs; k++)
+            if (pl->insts[j]->inputs[k].port == 0)
+                referenced[pl->insts[j]->inputs[k].from->topo] = 1;
     for (size_t i = 0; i < pl->ninsts; i++) {
         instance *in = pl->insts[i];
         have_source |= in->kind == SH_SOURCE;
         have_sink |= in->kind == SH_SINK;
-        int referenced = 0;
-        for (size_t j = 0; j < pl->ninsts; j++)
-            for (size_t k = 0; k < pl->insts[j]->ninputs; k++)
-                referenced |= pl->insts[j]->inputs[k].from == in && pl->insts[j]->inputs[k].port == 0;
-        if (in->p && in->kind != SH_SINK && !referenced)
+        if (in->p && in->kind != SH_SINK && !referenced[i] && !inputs_unknown)
             config_error(cfg, in->sec->line, "[%s] feeds nothing: name '%s' in the inputs of a transform or sink",
                          in->sec->title, in->name);
     }
+    free(referenced);
     if (pl->ninsts && !have_source)
         config_error(cfg, 1, "no [source.NAME] section: a pipeline needs a source");
     if (pl->ninsts && !have_sink)

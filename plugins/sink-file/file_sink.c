@@ -8,9 +8,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const sh_config_key file_sink_config_keys[] = {
@@ -35,14 +37,47 @@ static void sink_destroy(void *state)
     free(fs);
 }
 
-static sh_rc sink_init(const sh_host *host, sh_ctx *ctx, void **state)
+/* Can `path` be opened for writing at start?  Checked before anything
+ * starts, so that `streamhost check` refuses a file `run` could not open:
+ * its directory must exist and be writable, and it must not be a directory
+ * (or, when it exists, must be writable).  Logs one line when not. */
+static int path_writable(const sh_host *host, sh_ctx *ctx, const char *path)
 {
-    file_sink *fs = calloc(1, sizeof *fs);
-    if (!fs)
-        return SH_FATAL;
-    fs->host = host;
-    fs->ctx = ctx;
-    fs->fd = -1;
+    struct stat st;
+    const char *where = host->cfg_where(ctx, "path");
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            host->log(ctx, SH_LOG_ERROR, "%s: path: '%s' is a directory; name a file in it", where, path);
+            return 0;
+        }
+        if (access(path, W_OK) != 0) {
+            host->log(ctx, SH_LOG_ERROR, "%s: path: cannot write '%s': %s", where, path, strerror(errno));
+            return 0;
+        }
+        return 1;
+    }
+    char *copy = strdup(path);
+    if (!copy)
+        return 1; /* start() will tell */
+    const char *dir = dirname(copy);
+    int ok = 1;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        host->log(ctx, SH_LOG_ERROR, "%s: path: the directory '%s' of '%s' does not exist; create it or fix path",
+                  where, dir, path);
+        ok = 0;
+    } else if (access(dir, W_OK | X_OK) != 0) {
+        host->log(ctx, SH_LOG_ERROR, "%s: path: cannot create '%s' in '%s': %s", where, path, dir,
+                  strerror(errno));
+        ok = 0;
+    }
+    free(copy);
+    return ok;
+}
+
+/* The config values, checked: the one place for these rules, used by
+ * validate() (`streamhost check`) and init(). */
+static sh_rc read_config(const sh_host *host, sh_ctx *ctx, file_sink *fs)
+{
     fs->path = host->cfg_str(ctx, "path");
     fs->append = (int)host->cfg_int(ctx, "append");
     fs->fsync = (int)host->cfg_int(ctx, "fsync");
@@ -51,6 +86,29 @@ static sh_rc sink_init(const sh_host *host, sh_ctx *ctx, void **state)
     if (!fs->path || !*fs->path) {
         host->log(ctx, SH_LOG_ERROR, "%s: path: must name a file, or - for standard output",
                   host->cfg_where(ctx, "path"));
+        return SH_FATAL;
+    }
+    if (strcmp(fs->path, "-") != 0 && !path_writable(host, ctx, fs->path))
+        return SH_FATAL;
+    return SH_OK;
+}
+
+static sh_rc sink_validate(const sh_host *host, sh_ctx *ctx)
+{
+    file_sink fs;
+    memset(&fs, 0, sizeof fs);
+    return read_config(host, ctx, &fs);
+}
+
+static sh_rc sink_init(const sh_host *host, sh_ctx *ctx, void **state)
+{
+    file_sink *fs = calloc(1, sizeof *fs);
+    if (!fs)
+        return SH_FATAL;
+    fs->host = host;
+    fs->ctx = ctx;
+    fs->fd = -1;
+    if (read_config(host, ctx, fs) != SH_OK) {
         sink_destroy(fs);
         return SH_FATAL;
     }
@@ -210,6 +268,7 @@ static const sh_plugin file_sink_plugin = {
     .acked = sink_acked,
     .stop = sink_stop,
     .destroy = sink_destroy,
+    .validate = sink_validate,
 };
 
 SH_PLUGIN_EXPORT(file_sink_plugin)

@@ -44,6 +44,14 @@ static int64_t seed_from_clock(const clickgen *g)
     return seed ? seed : 1;
 }
 
+/* `streamhost check`: the same checks init() makes (clickgen_read_config,
+ * the one place for them). */
+static sh_rc clickgen_validate(const sh_host *host, sh_ctx *ctx)
+{
+    clickgen_config cfg;
+    return clickgen_read_config(host, ctx, &cfg);
+}
+
 static sh_rc clickgen_init(const sh_host *host, sh_ctx *ctx, void **state)
 {
     clickgen_config cfg;
@@ -183,6 +191,7 @@ static const sh_plugin clickgen_plugin = {
     .start = clickgen_start,
     .poll = clickgen_poll,
     .destroy = clickgen_destroy,
+    .validate = clickgen_validate,
 };
 
 SH_PLUGIN_EXPORT(clickgen_plugin)

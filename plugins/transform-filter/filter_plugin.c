@@ -44,9 +44,13 @@ static const fl_field *fl_field_for(fl_state *st, const sh_schema *schema)
     int idx = sh_schema_field(schema, st->expr.field);
     char err[256];
     if (idx < 0) {
+        char names[512] = "";
+        size_t o = 0;
+        for (uint32_t i = 0; i < schema->nfields && o < sizeof names; i++)
+            o += (size_t)snprintf(names + o, sizeof names - o, "%s%s", i ? ", " : "", schema->fields[i].name);
         st->host->log(st->ctx, SH_LOG_ERROR,
-                      "%s: records of stream '%s' have no field '%s'; fix where",
-                      st->host->cfg_where(st->ctx, "where"), schema->name, st->expr.field);
+                      "%s: where: records of stream '%s' have no field '%s' (its fields: %s); fix where",
+                      st->host->cfg_where(st->ctx, "where"), schema->name, st->expr.field, names);
         return NULL;
     }
     if (fx_check_type(&st->expr, schema->fields[idx].type, err, sizeof err) != 0) {
@@ -102,6 +106,33 @@ static void fl_destroy(void *state)
     free(st);
 }
 
+/* Parses `where`: the one place for its rules, used by validate()
+ * (`streamhost check`) and init().  Logs one line when it is malformed.
+ * Whether FIELD exists is known only from the records (an input's schema is
+ * not declared before records flow): see fl_field_for. */
+static sh_rc fl_read_config(const sh_host *host, sh_ctx *ctx, fx_expr *expr)
+{
+    const char *where = host->cfg_str(ctx, "where");
+    char err[256];
+    if (fx_parse(where, expr, err, sizeof err) != 0) {
+        host->log(ctx, SH_LOG_ERROR,
+                  "%s: where = '%s': %s; write FIELD OP VALUE, e.g. "
+                  "where = orderCheckoutEventCount != 0",
+                  host->cfg_where(ctx, "where"), where ? where : "", err);
+        return SH_FATAL;
+    }
+    return SH_OK;
+}
+
+static sh_rc fl_validate(const sh_host *host, sh_ctx *ctx)
+{
+    fx_expr expr;
+    sh_rc rc = fl_read_config(host, ctx, &expr);
+    if (rc == SH_OK)
+        fx_free(&expr);
+    return rc;
+}
+
 static sh_rc fl_init(const sh_host *host, sh_ctx *ctx, void **state)
 {
     fl_state *st = calloc(1, sizeof *st);
@@ -111,13 +142,7 @@ static sh_rc fl_init(const sh_host *host, sh_ctx *ctx, void **state)
     }
     st->host = host;
     st->ctx = ctx;
-    const char *where = host->cfg_str(ctx, "where");
-    char err[256];
-    if (fx_parse(where, &st->expr, err, sizeof err) != 0) {
-        host->log(ctx, SH_LOG_ERROR,
-                  "%s: where = '%s': %s; write FIELD OP VALUE, e.g. "
-                  "where = orderCheckoutEventCount != 0",
-                  host->cfg_where(ctx, "where"), where ? where : "", err);
+    if (fl_read_config(host, ctx, &st->expr) != SH_OK) {
         free(st);
         return SH_FATAL;
     }
@@ -137,6 +162,7 @@ static const sh_plugin fl_plugin = {
     .init = fl_init,
     .process = fl_process,
     .destroy = fl_destroy,
+    .validate = fl_validate,
 };
 
 SH_PLUGIN_EXPORT(fl_plugin)

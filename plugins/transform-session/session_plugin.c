@@ -253,8 +253,42 @@ static const char *ss_name_cfg(const sh_host *host, sh_ctx *ctx, const char *key
     return v;
 }
 
+/* The config values, checked: the one place for these rules, used by
+ * validate() (`streamhost check`) and init().  Logs one line per bad value. */
+typedef struct ss_values {
+    int64_t gap, out_of_orderness, idleness;
+    const char *key_field, *event_type_field, *product_type_field, *index;
+} ss_values;
+
+static sh_rc ss_read_config(const sh_host *host, sh_ctx *ctx, ss_values *c)
+{
+    c->gap = host->cfg_int(ctx, "gap");
+    c->out_of_orderness = host->cfg_int(ctx, "out_of_orderness");
+    c->idleness = host->cfg_int(ctx, "idleness");
+    c->key_field = ss_name_cfg(host, ctx, "key");
+    c->event_type_field = ss_name_cfg(host, ctx, "event_type_field");
+    c->product_type_field = ss_name_cfg(host, ctx, "product_type_field");
+    c->index = ss_name_cfg(host, ctx, "index");
+    int ok = c->key_field && c->event_type_field && c->product_type_field && c->index;
+    if (c->gap < 1) {
+        host->log(ctx, SH_LOG_ERROR, "%s: gap must be at least 1ms (e.g. gap = 1s)",
+                  host->cfg_where(ctx, "gap"));
+        ok = 0;
+    }
+    return ok ? SH_OK : SH_FATAL;
+}
+
+static sh_rc ss_validate(const sh_host *host, sh_ctx *ctx)
+{
+    ss_values c;
+    return ss_read_config(host, ctx, &c);
+}
+
 static sh_rc ss_init(const sh_host *host, sh_ctx *ctx, void **state)
 {
+    ss_values c;
+    if (ss_read_config(host, ctx, &c) != SH_OK)
+        return SH_FATAL;
     ss_state *st = calloc(1, sizeof *st);
     if (!st) {
         host->log(ctx, SH_LOG_ERROR, "out of memory");
@@ -262,23 +296,13 @@ static sh_rc ss_init(const sh_host *host, sh_ctx *ctx, void **state)
     }
     st->host = host;
     st->ctx = ctx;
-    st->gap = host->cfg_int(ctx, "gap");
-    st->out_of_orderness = host->cfg_int(ctx, "out_of_orderness");
-    st->idleness = host->cfg_int(ctx, "idleness");
-    st->key_field = ss_name_cfg(host, ctx, "key");
-    st->event_type_field = ss_name_cfg(host, ctx, "event_type_field");
-    st->product_type_field = ss_name_cfg(host, ctx, "product_type_field");
-    const char *index = ss_name_cfg(host, ctx, "index");
-    int ok = st->key_field && st->event_type_field && st->product_type_field && index;
-    if (st->gap < 1) {
-        host->log(ctx, SH_LOG_ERROR, "%s: gap must be at least 1ms (e.g. gap = 1s)",
-                  host->cfg_where(ctx, "gap"));
-        ok = 0;
-    }
-    if (!ok) {
-        free(st);
-        return SH_FATAL;
-    }
+    st->gap = c.gap;
+    st->out_of_orderness = c.out_of_orderness;
+    st->idleness = c.idleness;
+    st->key_field = c.key_field;
+    st->event_type_field = c.event_type_field;
+    st->product_type_field = c.product_type_field;
+    const char *index = c.index;
     st->out_schema = (sh_schema){.name = index, .nfields = SS_NFIELDS,
                                  .fields = ss_out_fields};
     st->wm = st->host_wm = INT64_MIN;
@@ -338,6 +362,7 @@ static const sh_plugin ss_plugin = {
     .destroy = ss_destroy,
     .settled = ss_settled,
     .replay_fence = ss_replay_fence,
+    .validate = ss_validate,
 };
 
 SH_PLUGIN_EXPORT(ss_plugin)

@@ -151,8 +151,40 @@ static const char *tb_name_cfg(const sh_host *host, sh_ctx *ctx, const char *key
     return v;
 }
 
+/* The config values, checked: the one place for these rules, used by
+ * validate() (`streamhost check`) and init().  Logs one line per bad value. */
+typedef struct tb_values {
+    int64_t size;
+    const char *checkout_field, *departments_field, *counts_index, *departments_index;
+} tb_values;
+
+static sh_rc tb_read_config(const sh_host *host, sh_ctx *ctx, tb_values *c)
+{
+    c->size = host->cfg_int(ctx, "size");
+    c->checkout_field = tb_name_cfg(host, ctx, "checkout_field");
+    c->departments_field = tb_name_cfg(host, ctx, "departments_field");
+    c->counts_index = tb_name_cfg(host, ctx, "counts_index");
+    c->departments_index = tb_name_cfg(host, ctx, "departments_index");
+    int ok = c->checkout_field && c->departments_field && c->counts_index && c->departments_index;
+    if (c->size < 1) {
+        host->log(ctx, SH_LOG_ERROR, "%s: size must be at least 1ms (e.g. size = 10s)",
+                  host->cfg_where(ctx, "size"));
+        ok = 0;
+    }
+    return ok ? SH_OK : SH_FATAL;
+}
+
+static sh_rc tb_validate(const sh_host *host, sh_ctx *ctx)
+{
+    tb_values c;
+    return tb_read_config(host, ctx, &c);
+}
+
 static sh_rc tb_init(const sh_host *host, sh_ctx *ctx, void **state)
 {
+    tb_values c;
+    if (tb_read_config(host, ctx, &c) != SH_OK)
+        return SH_FATAL;
     tb_state *st = calloc(1, sizeof *st);
     if (!st) {
         host->log(ctx, SH_LOG_ERROR, "out of memory");
@@ -160,21 +192,11 @@ static sh_rc tb_init(const sh_host *host, sh_ctx *ctx, void **state)
     }
     st->host = host;
     st->ctx = ctx;
-    st->size = host->cfg_int(ctx, "size");
-    st->checkout_field = tb_name_cfg(host, ctx, "checkout_field");
-    st->departments_field = tb_name_cfg(host, ctx, "departments_field");
-    const char *counts = tb_name_cfg(host, ctx, "counts_index");
-    const char *depts = tb_name_cfg(host, ctx, "departments_index");
-    int ok = st->checkout_field && st->departments_field && counts && depts;
-    if (st->size < 1) {
-        host->log(ctx, SH_LOG_ERROR, "%s: size must be at least 1ms (e.g. size = 10s)",
-                  host->cfg_where(ctx, "size"));
-        ok = 0;
-    }
-    if (!ok) {
-        free(st);
-        return SH_FATAL;
-    }
+    st->size = c.size;
+    st->checkout_field = c.checkout_field;
+    st->departments_field = c.departments_field;
+    const char *counts = c.counts_index;
+    const char *depts = c.departments_index;
     st->counts_schema = (sh_schema){counts, TB_C_NFIELDS, tb_counts_fields};
     st->depts_schema = (sh_schema){depts, TB_D_NFIELDS, tb_depts_fields};
     st->wm = INT64_MIN;
@@ -237,6 +259,7 @@ static const sh_plugin tb_plugin = {
     .settled = tb_settled,
     .needed_from = tb_needed_from,
     .replay_fence = tb_replay_fence,
+    .validate = tb_validate,
 };
 
 SH_PLUGIN_EXPORT(tb_plugin)

@@ -4,12 +4,18 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cfgvalue.h"
 #include "config.h"
+#include "log.h"
 #include "pipeline.h"
 
 /* Builds a pipeline from text; returns it (or NULL) and leaves *cfgp set. */
@@ -21,6 +27,31 @@ static pipeline *build(const char *text, sh_config **cfgp)
     if (cfg->nerrors)
         return NULL;
     return pipeline_build(cfg, "test.ini");
+}
+
+/* Same, with the shipped plugins (their validate callbacks) on the path too. */
+static pipeline *build_real(const char *text, sh_config **cfgp)
+{
+    setenv("STREAMHOST_PLUGIN_PATH", TEST_PLUGIN_DIR ":" TEST_BIN_DIR "/plugins", 1);
+    sh_config *cfg = config_load_string("test.ini", text);
+    *cfgp = cfg;
+    if (cfg->nerrors)
+        return NULL;
+    return pipeline_build(cfg, "test.ini");
+}
+
+/* As `streamhost check` does: build even when parsing found problems. */
+static void build_anyway(sh_config *cfg)
+{
+    setenv("STREAMHOST_PLUGIN_PATH", TEST_PLUGIN_DIR, 1);
+    pipeline *pl = pipeline_build(cfg, "test.ini");
+    assert_null(pl);
+}
+
+static void dump_errors(sh_config *cfg)
+{
+    for (size_t i = 0; i < cfg->nerrors; i++)
+        fprintf(stderr, "  got: %s\n", cfg->errors[i]);
 }
 
 /* True when some error equals "test.ini:LINE: ..." and contains `needle`. */
@@ -263,6 +294,400 @@ static void test_kafka_properties_checked(void **st)
     config_free(cfg);
 }
 
+
+/* --- issue 11 C: plugins' validate() runs in pipeline_build, so `check`
+ * refuses what `run` would; one FILE:LINE line per bad value ---------------- */
+
+/* A clickstream pipeline with one line replaced per test. */
+static const char *pipeline_text(char *buf, size_t len, const char *source_extra, const char *session_extra,
+                                 const char *where, const char *tumble_extra, const char *path)
+{
+    snprintf(buf, len,
+             "[source.clicks]\n"           /* 1 */
+             "plugin = clickgen\n"         /* 2 */
+             "%s\n"                        /* 3 */
+             "[transform.sessions]\n"      /* 4 */
+             "plugin = session\n"          /* 5 */
+             "inputs = clicks\n"           /* 6 */
+             "%s\n"                        /* 7 */
+             "[transform.checkouts]\n"     /* 8 */
+             "plugin = filter\n"           /* 9 */
+             "inputs = sessions\n"         /* 10 */
+             "where = %s\n"                /* 11 */
+             "[transform.counts]\n"        /* 12 */
+             "plugin = tumble\n"           /* 13 */
+             "inputs = sessions\n"         /* 14 */
+             "%s\n"                        /* 15 */
+             "[sink.out]\n"                /* 16 */
+             "plugin = file\n"             /* 17 */
+             "inputs = checkouts, counts\n" /* 18 */
+             "path = %s\n",                /* 19 */
+             source_extra, session_extra, where, tumble_extra, path);
+    return buf;
+}
+
+static void test_shipped_pipeline_validates(void **st)
+{
+    (void)st;
+    char text[2048];
+    sh_config *cfg;
+    pipeline *pl = build_real(pipeline_text(text, sizeof text, "max_events = 10", "gap = 1s",
+                                            "orderCheckoutEventCount != 0", "size = 10s", "-"),
+                              &cfg);
+    if (!pl)
+        dump_errors(cfg);
+    assert_non_null(pl);
+    pipeline_free(pl);
+    config_free(cfg);
+}
+
+static void test_validate_refuses_what_run_refuses(void **st)
+{
+    (void)st;
+    char text[2048];
+    sh_config *cfg;
+    pipeline *pl = build_real(pipeline_text(text, sizeof text, "users = 0", "gap = 0", "eventCount ~ 1",
+                                            "size = 0", "/nonexistent-dir/out.jsonl"),
+                              &cfg);
+    assert_null(pl);
+    assert_true(has_error(cfg, 3, "users: must be between 1 and 10000000"));
+    assert_true(has_error(cfg, 7, "gap must be at least 1ms"));
+    assert_true(has_error(cfg, 11, "where = 'eventCount ~ 1': expected an operator"));
+    assert_true(has_error(cfg, 15, "size must be at least 1ms"));
+    assert_true(has_error(cfg, 19, "path: the directory '/nonexistent-dir' of '/nonexistent-dir/out.jsonl' does not exist"));
+    assert_int_equal(cfg->nerrors, 5); /* one line each, nothing more */
+    config_free(cfg);
+}
+
+static void test_validate_sees_only_well_typed_sections(void **st)
+{
+    (void)st;
+    char text[2048];
+    sh_config *cfg;
+    /* `gap = soon` is a type error: the session's own check must not add
+     * "gap must be at least 1ms" for the same line */
+    pipeline *pl = build_real(pipeline_text(text, sizeof text, "", "gap = soon", "eventCount > 0",
+                                            "", "-"),
+                              &cfg);
+    assert_null(pl);
+    assert_true(has_error(cfg, 7, "gap: 'soon' is not a duration"));
+    assert_int_equal(cfg->nerrors, 1);
+    config_free(cfg);
+}
+
+static void test_sink_path_checks(void **st)
+{
+    (void)st;
+    char text[2048];
+    sh_config *cfg;
+    pipeline *pl = build_real(pipeline_text(text, sizeof text, "", "", "eventCount > 0", "", "/tmp"), &cfg);
+    assert_null(pl);
+    assert_true(has_error(cfg, 19, "path: '/tmp' is a directory"));
+    config_free(cfg);
+}
+
+/* --- issue 11 C and E: [streamhost] values are checked at build time ------- */
+
+static void host_section(const char *lines, sh_config **cfgp)
+{
+    char text[1024];
+    snprintf(text, sizeof text, "[streamhost]\n%s\n%s", lines, GOOD + strlen("[streamhost]\ncommit.interval = 2s\n"));
+    pipeline *pl = build(text, cfgp);
+    if (pl) {
+        pipeline_free(pl);
+        return;
+    }
+}
+
+static void test_host_values_in_range(void **st)
+{
+    (void)st;
+    sh_config *cfg;
+    host_section("metrics.port = 70000", &cfg); /* used to wrap to 4464 */
+    assert_true(has_error(cfg, 2, "metrics.port: 70000 is not a port; use 1 to 65535, or 0 for no metrics endpoint"));
+    assert_int_equal(cfg->nerrors, 1);
+    config_free(cfg);
+    host_section("metrics.port = -1", &cfg); /* used to turn metrics off */
+    assert_true(has_error(cfg, 2, "metrics.port: -1 is not a port"));
+    config_free(cfg);
+    host_section("metrics.port = http", &cfg); /* a type error, once */
+    assert_true(has_error(cfg, 2, "metrics.port: 'http' is not an integer"));
+    assert_int_equal(cfg->nerrors, 1);
+    config_free(cfg);
+    host_section("metrics.address = not-an-ip", &cfg);
+    assert_true(has_error(cfg, 2, "metrics.address: 'not-an-ip' is not an IPv4 address"));
+    config_free(cfg);
+    host_section("rate.limit = -5", &cfg);
+    assert_true(has_error(cfg, 2, "rate.limit: -5 is negative"));
+    config_free(cfg);
+    host_section("batch.size = lots", &cfg); /* no range error on top of the type error */
+    assert_int_equal(cfg->nerrors, 1);
+    config_free(cfg);
+    const char *fine[] = {"metrics.port = 0", "metrics.port = 65535\nmetrics.address = 0.0.0.0",
+                          "rate.limit = 0"};
+    for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
+        host_section(fine[i], &cfg);
+        if (cfg->nerrors)
+            dump_errors(cfg);
+        assert_int_equal(cfg->nerrors, 0);
+        config_free(cfg);
+    }
+}
+
+/* --- issue 11 D: N repeated sections, N-1 lines, linear time ---------------- */
+
+static void test_repeated_sections_one_line_each(void **st)
+{
+    (void)st;
+    const size_t n = 3000;
+    size_t cap = n * 40 + 64, o = 0;
+    char *text = malloc(cap);
+    for (size_t i = 0; i < n; i++)
+        o += (size_t)snprintf(text + o, cap - o, "[source.x]\nplugin = seq\n");
+    o += (size_t)snprintf(text + o, cap - o, "[sink.x]\n");
+    sh_config *cfg = config_load_string("test.ini", text);
+    free(text);
+    assert_int_equal(cfg->nerrors, n); /* n-1 repeated titles + one name under another kind */
+    assert_true(has_error(cfg, 3, "duplicate section [source.x] (first at line 1)"));
+    assert_true(has_error(cfg, (int)(2 * n - 1), "duplicate section [source.x] (first at line 1)"));
+    assert_true(has_error(cfg, (int)(2 * n + 1), "duplicate component name 'x' (also [source.x] at line 1)"));
+    build_anyway(cfg); /* no further line per duplicate from the build */
+    if (cfg->nerrors != n + 2)
+        dump_errors(cfg);
+    assert_int_equal(cfg->nerrors, n + 2); /* + "feeds nothing", "no [sink.NAME] section" */
+    config_free(cfg);
+}
+
+/* --- the syntax: indentation, headers, comments, quotes -------------------- */
+
+static void test_syntax_rules(void **st)
+{
+    (void)st;
+    sh_config *cfg = config_load_string("test.ini",
+                                        "[source.a]\n"                 /* 1 */
+                                        "plugin = seq\n"               /* 2 */
+                                        "    count = 5\n"              /* 3: indentation means nothing */
+                                        "\tk1 = a ;comment\n"           /* 4 */
+                                        "k2 = a;b\n"                   /* 5: no blank before ';' */
+                                        "k3 = x #comment\n"            /* 6 */
+                                        "k4 = x#1\n"                   /* 7 */
+                                        "k5 = \"a ;b #c\"   ; comment\n" /* 8 */
+                                        "k6 = \"say \\\"hi\\\" \\\\ \"\n" /* 9 */
+                                        "k7 = ; only a comment\n"      /* 10 */
+                                        "[ sink.b ] ; trailing comment\n" /* 11 */
+                                        "k8 = \"${SH_T_Q:-d ;x}\"\n"   /* 12 */
+                                        "k9 = C:\\dir\\x\r\n");         /* 13: CRLF */
+    if (cfg->nerrors)
+        dump_errors(cfg);
+    assert_int_equal(cfg->nerrors, 0);
+    cfg_section *a = config_section(cfg, SEC_SOURCE, "a");
+    assert_non_null(a);
+    assert_string_equal(config_get(a, "count"), "5");
+    assert_string_equal(config_get(a, "k1"), "a");
+    assert_string_equal(config_get(a, "k2"), "a;b");
+    assert_string_equal(config_get(a, "k3"), "x");
+    assert_string_equal(config_get(a, "k4"), "x#1");
+    assert_string_equal(config_get(a, "k5"), "a ;b #c");
+    assert_string_equal(config_get(a, "k6"), "say \"hi\" \\ ");
+    assert_string_equal(config_get(a, "k7"), "");
+    cfg_section *b = config_section(cfg, SEC_SINK, "b");
+    assert_non_null(b);
+    assert_int_equal(b->line, 11);
+    assert_string_equal(config_get(b, "k8"), "d ;x");
+    assert_string_equal(config_get(b, "k9"), "C:\\dir\\x");
+    config_free(cfg);
+}
+
+/* Each broken line: exactly one line, and the lines after it stay right. */
+static void test_broken_lines_one_error_each(void **st)
+{
+    (void)st;
+    sh_config *cfg = config_load_string("test.ini",
+                                        "[source.a]\n"        /* 1 */
+                                        "plugin = seq\n"      /* 2 */
+                                        "  more text\n"       /* 3: a would-be continuation */
+                                        "[sink.b\n"           /* 4: unclosed, still opens [sink.b] */
+                                        "plugin = counter\n"  /* 5 */
+                                        "inputs = a\n"        /* 6 */
+                                        "[transform.c] x\n"   /* 7 */
+                                        "plugin = passthru\n" /* 8 */
+                                        "k = \"open\n"        /* 9 */
+                                        "k2 = \"a\" b\n"      /* 10 */
+                                        " = 1\n"              /* 11 */
+                                        "[nonsense\n");       /* 12 */
+    assert_true(has_error(cfg, 3, "an indented line does not continue the value above"));
+    assert_true(has_error(cfg, 4, "unclosed '[' in a section header: write [sink.b]"));
+    assert_true(has_error(cfg, 7, "unexpected text after [transform.c]"));
+    assert_true(has_error(cfg, 9, "no closing '\"'"));
+    assert_true(has_error(cfg, 10, "unexpected text after the closing '\"'"));
+    assert_true(has_error(cfg, 11, "no key before '='"));
+    assert_true(has_error(cfg, 12, "unclosed '['"));
+    if (cfg->nerrors != 7)
+        dump_errors(cfg);
+    assert_int_equal(cfg->nerrors, 7);
+    cfg_section *b = config_section(cfg, SEC_SINK, "b");
+    assert_non_null(b);
+    assert_string_equal(config_get(b, "plugin"), "counter");
+    assert_null(config_get(config_section(cfg, SEC_SOURCE, "a"), "inputs"));
+    config_free(cfg);
+}
+
+/* Long lines and long names are kept whole (inih cut them at 200 / 50). */
+static void test_long_lines_and_names(void **st)
+{
+    (void)st;
+    char key[101], val[5001], text[6000];
+    memset(key, 'k', 100);
+    key[100] = '\0';
+    memset(val, 'v', 5000);
+    val[5000] = '\0';
+    snprintf(text, sizeof text, "[source.a]\n%s = %s\n", key, val);
+    sh_config *cfg = config_load_string("test.ini", text);
+    assert_int_equal(cfg->nerrors, 0);
+    assert_string_equal(config_get(config_section(cfg, SEC_SOURCE, "a"), key), val);
+    config_free(cfg);
+}
+
+/* --- an unset ${VAR}: its line only, no follow-on complaints --------------- */
+
+static void test_unset_variable_reported_once(void **st)
+{
+    (void)st;
+    unsetenv("SH_T_UNSET");
+    sh_config *cfg = config_load_string("test.ini",
+                                        "[streamhost]\n"                 /* 1 */
+                                        "batch.size = ${SH_T_UNSET}\n"   /* 2 */
+                                        "[source.nums]\n"                /* 3 */
+                                        "plugin = seq\n"                 /* 4 */
+                                        "[transform.pass]\n"             /* 5 */
+                                        "plugin = passthru\n"            /* 6 */
+                                        "inputs = nums\n"                /* 7 */
+                                        "name = ${SH_T_UNSET}\n"         /* 8: required */
+                                        "gap = ${SH_T_UNSET}\n"          /* 9 */
+                                        "[transform.other]\n"            /* 10 */
+                                        "plugin = ${SH_T_UNSET}\n"       /* 11 */
+                                        "inputs = nums\n"                /* 12 */
+                                        "[sink.out]\n"                   /* 13 */
+                                        "plugin = counter\n"             /* 14 */
+                                        "inputs = ${SH_T_UNSET}\n");     /* 15 */
+    assert_int_equal(cfg->nerrors, 5);
+    build_anyway(cfg);
+    if (cfg->nerrors != 5)
+        dump_errors(cfg);
+    assert_int_equal(cfg->nerrors, 5);
+    for (int line = 2; line <= 15; line++)
+        if (line == 2 || line == 8 || line == 9 || line == 11 || line == 15)
+            assert_true(has_error(cfg, line, "${SH_T_UNSET} is not set and has no default"));
+    config_free(cfg);
+}
+
+/* --- what config_load reads ------------------------------------------------- */
+
+static void test_config_file_limits(void **st)
+{
+    (void)st;
+    char err[1024];
+    err[0] = '\0';
+    assert_null(config_load("/dev/zero", err, sizeof err)); /* used to read forever */
+    assert_non_null(strstr(err, "/dev/zero: cannot read config: it is a character device, not a file"));
+    assert_null(config_load("/tmp", err, sizeof err));
+    assert_non_null(strstr(err, "it is a directory"));
+    assert_null(config_load("/nonexistent/x.ini", err, sizeof err));
+    assert_non_null(strstr(err, "No such file"));
+
+    char path[] = "/tmp/sh-cfg-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    char *big = malloc(SH_CONFIG_MAX_BYTES + 1);
+    memset(big, ';', SH_CONFIG_MAX_BYTES + 1);
+    assert_int_equal(write(fd, big, SH_CONFIG_MAX_BYTES + 1), SH_CONFIG_MAX_BYTES + 1);
+    free(big);
+    assert_null(config_load(path, err, sizeof err));
+    assert_non_null(strstr(err, "larger than 1048576 bytes (1 MiB)"));
+    assert_int_equal(ftruncate(fd, 0), 0);
+    assert_int_equal(pwrite(fd, "[kafka]\nx = 1\0\n", 15, 0), 15);
+    assert_null(config_load(path, err, sizeof err));
+    assert_non_null(strstr(err, "line 2 holds a NUL byte"));
+    assert_int_equal(ftruncate(fd, 0), 0);
+    assert_int_equal(pwrite(fd, "\xEF\xBB\xBF[kafka]\nx = 1\n", 17, 0), 17); /* a BOM is fine */
+    sh_config *cfg = config_load(path, err, sizeof err);
+    assert_non_null(cfg);
+    assert_int_equal(cfg->nerrors, 0);
+    assert_string_equal(config_get(config_section(cfg, SEC_KAFKA, NULL), "x"), "1");
+    config_free(cfg);
+    close(fd);
+    unlink(path);
+
+    /* a pipe is read (`streamhost check <(envsubst < x.ini)`) */
+    char fifo[64];
+    snprintf(fifo, sizeof fifo, "/tmp/sh-cfg-fifo-%d", (int)getpid());
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        int w = open(fifo, O_WRONLY);
+        ssize_t n = write(w, "[kafka]\ny = 2\n", 14);
+        _exit(n == 14 ? 0 : 1);
+    }
+    cfg = config_load(fifo, err, sizeof err);
+    int status = 0;
+    waitpid(child, &status, 0);
+    unlink(fifo);
+    assert_non_null(cfg);
+    assert_string_equal(config_get(config_section(cfg, SEC_KAFKA, NULL), "y"), "2");
+    config_free(cfg);
+}
+
+/* --- one message, one line: control characters are escaped ----------------- */
+
+static void test_control_characters_escaped(void **st)
+{
+    (void)st;
+    /* config errors: an environment value with a newline cannot forge a line */
+    setenv("SH_T_NL", "1s\nFORGED: all good", 1);
+    sh_config *cfg = config_load_string("test.ini",
+                                        "[source.nums]\nplugin = seq\n"
+                                        "[transform.x]\nplugin = passthru\ninputs = nums\nname = x\n"
+                                        "gap = ${SH_T_NL}\n"
+                                        "[sink.out]\nplugin = counter\ninputs = x\n");
+    build_anyway(cfg);
+    int found = 0;
+    for (size_t i = 0; i < cfg->nerrors; i++) {
+        assert_null(strchr(cfg->errors[i], '\n'));
+        found |= strstr(cfg->errors[i], "1s\\nFORGED: all good") != NULL;
+    }
+    if (!found)
+        dump_errors(cfg);
+    assert_true(found);
+    config_free(cfg);
+    unsetenv("SH_T_NL");
+
+    /* log lines */
+    char path[] = "/tmp/sh-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fd, 2);
+    sh_log(SH_LOG_ERROR, "comp\nX", "value '%s' done", "a\nINFO forged\r\t\x1b[2J");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char buf[512] = "";
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    close(fd);
+    unlink(path);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    assert_non_null(strstr(buf, "ERROR [comp\\nX] value 'a\\nINFO forged\\r\\t\\x1b[2J' done\n"));
+    assert_int_equal(strchr(buf, '\n') - buf, n - 1); /* exactly one line */
+
+    char esc[16];
+    assert_int_equal(sh_log_escape(esc, sizeof esc, "ab\ncd"), 6);
+    assert_string_equal(esc, "ab\\ncd");
+    assert_int_equal(sh_log_escape(esc, 4, "\x01\x02"), 0); /* never a half escape */
+    assert_string_equal(esc, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +700,18 @@ int main(void)
         cmocka_unit_test(test_cycle_and_dangling),
         cmocka_unit_test(test_missing_source_and_sink),
         cmocka_unit_test(test_kafka_properties_checked),
+        cmocka_unit_test(test_shipped_pipeline_validates),
+        cmocka_unit_test(test_validate_refuses_what_run_refuses),
+        cmocka_unit_test(test_validate_sees_only_well_typed_sections),
+        cmocka_unit_test(test_sink_path_checks),
+        cmocka_unit_test(test_host_values_in_range),
+        cmocka_unit_test(test_repeated_sections_one_line_each),
+        cmocka_unit_test(test_syntax_rules),
+        cmocka_unit_test(test_broken_lines_one_error_each),
+        cmocka_unit_test(test_long_lines_and_names),
+        cmocka_unit_test(test_unset_variable_reported_once),
+        cmocka_unit_test(test_config_file_limits),
+        cmocka_unit_test(test_control_characters_escaped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

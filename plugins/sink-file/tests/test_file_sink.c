@@ -314,6 +314,35 @@ static void test_open_failure(void **st)
     th_free(th);
 }
 
+/* validate() (`streamhost check`) refuses a path `run` could not open,
+ * without creating anything. */
+static void test_validate(void **st)
+{
+    (void)st;
+    const sh_plugin *p = plugin();
+    assert_non_null(p->validate);
+    char in_tmp[96];
+    snprintf(in_tmp, sizeof in_tmp, "path=/tmp/sh-sink-validate-%d.jsonl", (int)getpid());
+    static const char *const bad[][2] = {{"path=no/such/dir/out.jsonl", NULL}, {"path=", NULL},
+                                         {"path=/tmp", NULL}, {"path=/proc/version", NULL}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (i == 3 && geteuid() == 0)
+            continue; /* root may write anything */
+        testhost *th = th_new(p, bad[i]);
+        assert_non_null(th);
+        if (p->validate(th_host(th), th_ctx(th)) != SH_FATAL)
+            fail_msg("%s passed validate", bad[i][0]);
+        th_free(th);
+    }
+    const char *good[][2] = {{"path=-", NULL}, {in_tmp, NULL}, {"path=out-validate.jsonl", NULL}};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        testhost *th = th_new(p, good[i]);
+        assert_int_equal(p->validate(th_host(th), th_ctx(th)), SH_OK);
+        th_free(th);
+    }
+    assert_int_equal(access(in_tmp + 5, F_OK), -1); /* nothing created */
+}
+
 static void test_descriptor(void **st)
 {
     (void)st;
@@ -337,6 +366,7 @@ int main(void)
                                         remove_path),
         cmocka_unit_test(test_stdout_pipe_with_fsync),
         cmocka_unit_test(test_open_failure),
+        cmocka_unit_test(test_validate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -450,10 +450,15 @@ static void test_pacer_bucket(void **st)
     assert_int_equal(pacer_available(&p, 500), 1);
 }
 
+/* Each mistake fails init, and validate() (what `streamhost check` runs)
+ * refuses it too, without starting anything. */
 static void expect_init_error(const char *const *kv)
 {
-    testhost *th = th_new(streamhost_plugin_entry(SH_ABI_VERSION), kv);
+    const sh_plugin *p = streamhost_plugin_entry(SH_ABI_VERSION);
+    testhost *th = th_new(p, kv);
     assert_non_null(th);
+    assert_non_null(p->validate);
+    assert_int_equal(p->validate(th_host(th), th_ctx(th)), SH_FATAL);
     assert_int_equal(th_init(th), SH_FATAL);
     finish(th);
 }
@@ -477,6 +482,10 @@ static void test_config_errors(void **st)
     expect_init_error(f);
     expect_init_error(g);
     expect_init_error(h);
+    const char *good[] = {"users=5", "clock=wall", NULL};
+    testhost *th = th_new(streamhost_plugin_entry(SH_ABI_VERSION), good);
+    assert_int_equal(streamhost_plugin_entry(SH_ABI_VERSION)->validate(th_host(th), th_ctx(th)), SH_OK);
+    th_free(th);
 }
 
 static void test_descriptor(void **st)

@@ -234,6 +234,26 @@ static void test_plugin_errors(void **unused)
     }
 }
 
+/* validate() (`streamhost check`) refuses a malformed `where`.  Whether
+ * FIELD exists is known only from the records (test_plugin_errors). */
+static void test_validate(void **unused)
+{
+    const sh_plugin *p = streamhost_plugin_entry(SH_ABI_VERSION);
+    assert_non_null(p->validate);
+    static const char *const bad[][2] = {{"where=i ~ 3", NULL}, {"where=", NULL}, {"where=i == 'x", NULL},
+                                         {"where=i < null", NULL}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        testhost *th = th_new(p, bad[i]);
+        assert_non_null(th);
+        assert_int_equal(p->validate(th_host(th), th_ctx(th)), SH_FATAL);
+        th_free(th);
+    }
+    const char *good[] = {"where=s == 'a;b'", NULL};
+    testhost *th = th_new(p, good);
+    assert_int_equal(p->validate(th_host(th), th_ctx(th)), SH_OK);
+    th_free(th);
+}
+
 static void test_descriptor(void **unused)
 {
     const sh_plugin *p = streamhost_plugin_entry(SH_ABI_VERSION);
@@ -256,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_plugin_errors),
+        cmocka_unit_test(test_validate),
         cmocka_unit_test(test_descriptor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -560,6 +560,28 @@ static void test_config_errors(void **unused)
     ci_free(th);
 }
 
+/* validate() (`streamhost check`) refuses what init refuses, and starts
+ * nothing. */
+static void test_validate(void **unused)
+{
+    const sh_plugin *p = streamhost_plugin_entry(SH_ABI_VERSION);
+    assert_non_null(p->validate);
+    static const char *const bad[][2] = {{"gap=0", NULL}, {"gap=0ms", NULL}, {"key=", NULL},
+                                         {"index=", NULL}, {"event_type_field=", NULL},
+                                         {"product_type_field=", NULL}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        testhost *th = th_new(p, bad[i]);
+        assert_non_null(th);
+        assert_int_equal(p->validate(th_host(th), th_ctx(th)), SH_FATAL);
+        assert_null(th_state(th));
+        th_free(th);
+    }
+    const char *good[] = {"gap=1ms", "idleness=0s", NULL};
+    testhost *th = th_new(p, good);
+    assert_int_equal(p->validate(th_host(th), th_ctx(th)), SH_OK);
+    th_free(th);
+}
+
 /* Other field names and output index come from the config. */
 static void test_config_names(void **unused)
 {
@@ -616,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_dept_list_sorted),
         cmocka_unit_test(test_table_growth),
         cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_validate),
         cmocka_unit_test(test_config_names),
         cmocka_unit_test(test_descriptor),
     };

@@ -339,6 +339,26 @@ static void test_config(void **unused)
     done(th);
 }
 
+/* validate() (`streamhost check`) refuses what init refuses. */
+static void test_validate(void **unused)
+{
+    const sh_plugin *p = streamhost_plugin_entry(SH_ABI_VERSION);
+    assert_non_null(p->validate);
+    static const char *const bad[][2] = {{"size=0", NULL}, {"size=0s", NULL}, {"counts_index=", NULL},
+                                         {"departments_index=", NULL}, {"checkout_field=", NULL},
+                                         {"departments_field=", NULL}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        testhost *th = th_new(p, bad[i]);
+        assert_non_null(th);
+        assert_int_equal(p->validate(th_host(th), th_ctx(th)), SH_FATAL);
+        th_free(th);
+    }
+    const char *good[] = {"size=1ms", NULL};
+    testhost *th = th_new(p, good);
+    assert_int_equal(p->validate(th_host(th), th_ctx(th)), SH_OK);
+    th_free(th);
+}
+
 static void test_descriptor(void **unused)
 {
     const sh_plugin *p = streamhost_plugin_entry(SH_ABI_VERSION);
@@ -363,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_late_session),
         cmocka_unit_test(test_held),
         cmocka_unit_test(test_config),
+        cmocka_unit_test(test_validate),
         cmocka_unit_test(test_descriptor),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
