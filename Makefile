@@ -23,11 +23,38 @@ WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2
 CFLAGS    += -std=gnu11 $(OPT) $(WARN) -fPIC $(SANFLAGS) -Iinclude -DSH_VERSION=\"$(VERSION)\"
 LDFLAGS   += $(SANFLAGS)
 
+# --- build dependencies ---------------------------------------------------------
+# Every goal that builds or runs something first checks that what it needs is
+# installed (scripts/ensure-deps.sh: pkg-config for the libraries, command -v
+# for the tools).  When something is missing, it says what and runs
+# scripts/install-deps.sh itself (through sudo when not root), before any
+# pkg-config flags below are computed: `make run` and `make test` work as the
+# first command on a fresh Debian 12.  It prints nothing when all is there.
+# STREAMHOST_NO_INSTALL=1 only reports; `make -n` and these goals never install:
+NODEPS_GOALS  := clean help deps check-deps stack-down
+DEPS_GOALS    := $(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all))
+DEPS_PROFILES := build \
+  $(if $(filter test unit-test valgrind,$(DEPS_GOALS)),unit) \
+  $(if $(filter test integration-test bench demo stack-up,$(DEPS_GOALS)),integration) \
+  $(if $(filter valgrind,$(DEPS_GOALS)),valgrind) \
+  $(if $(filter fuzz build/fuzz/%,$(DEPS_GOALS)),fuzz)
+ENSURE_DEPS = CC='$(CC)' PKG_CONFIG='$(PKG)' PKG_MODULES='$(sort $(HOST_PKGS) $(PLUG_PKGS))' scripts/ensure-deps.sh
+ifneq ($(DEPS_GOALS),)
+ifeq ($(findstring n,$(firstword -$(MAKEFLAGS))),)
+$(shell $(ENSURE_DEPS) $(DEPS_PROFILES) >&2)
+ifneq ($(.SHELLSTATUS),0)
+$(error missing build dependencies, see above)
+endif
+endif
+endif
+
+ifneq ($(DEPS_GOALS),) # (clean, help...: no flags, so no pkg-config noise on a fresh machine)
 HOST_CFLAGS := $(shell $(PKG) --cflags $(HOST_PKGS))
 HOST_LIBS   := $(shell $(PKG) --libs $(HOST_PKGS)) -ldl -lpthread -lm
 PLUG_CFLAGS := $(shell $(PKG) --cflags $(PLUG_PKGS))
 PLUG_LIBS   := $(shell $(PKG) --libs $(PLUG_PKGS)) -lm
-CMOCKA      := $(shell $(PKG) --cflags --libs cmocka)
+endif
+CMOCKA       = $(shell $(PKG) --cflags --libs cmocka)   # `=`: only test links ask for it
 
 HOST_SRCS := $(wildcard host/*.c)
 HOST_OBJS := $(HOST_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -44,7 +71,7 @@ PLUGIN_TESTS := $(foreach p,$(PLUGIN_DIRS),$(patsubst plugins/$(p)/tests/%.c,$(B
 SUPPORT_SRCS := tests/support/testhost.c host/cfgvalue.c
 
 .SECONDARY:
-.PHONY: all clean test unit-test integration-test valgrind deps fuzz install run demo bench fuzz stack-up stack-down check-fresh
+.PHONY: all clean test unit-test integration-test valgrind deps check-deps help fuzz install run demo bench fuzz stack-up stack-down check-fresh
 all: $(BUILD)/streamhost $(PLUGIN_SOS)
 
 $(BUILD)/obj/%.o: %.c include/streamhost/plugin.h $(wildcard host/*.h)
@@ -111,6 +138,10 @@ valgrind: all $(HOST_TESTS) $(PLUGIN_TESTS)
 deps:
 	scripts/install-deps.sh
 
+# What is installed and what is missing, for every goal; installs nothing.
+check-deps:
+	@STREAMHOST_DEPS_VERBOSE=1 STREAMHOST_NO_INSTALL=1 $(ENSURE_DEPS) build unit integration valgrind fuzz
+
 # --- install -----------------------------------------------------------------
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/streamhost/plugins \
@@ -124,9 +155,21 @@ install: all
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/streamhost.pc
 
 # --- running -----------------------------------------------------------------
+# `make run SIMULATED=1`: the generator on the simulated clock, documents at once.
+RUN_CONFIG ?= conf/quickstart$(if $(filter 1,$(SIMULATED)),-simulated).ini
 run: all
 	@mkdir -p out
-	$(BUILD)/streamhost run conf/quickstart.ini
+	$(BUILD)/streamhost run $(RUN_CONFIG)
+
+help:
+	@echo "make [all]           build the host and every plugin into $(BUILD)/"
+	@echo "make run             the quickstart: the whole clickstream application, live (SIMULATED=1: simulated clock)"
+	@echo "make test            unit tests, then integration tests against real Kafka and OpenSearch (SANITIZE=1: ASan+UBSan)"
+	@echo "make unit-test | integration-test [INTEGRATION=pattern] | valgrind | fuzz | bench | demo"
+	@echo "make install PREFIX=/usr/local | stack-up | stack-down | clean"
+	@echo "make check-deps      what is installed and what is missing (installs nothing)"
+	@echo "make deps            install every dependency (scripts/install-deps.sh)"
+	@echo "Goals that build or run install missing dependencies first; STREAMHOST_NO_INSTALL=1 only reports."
 
 # Benchmarks against the real local Kafka (started if needed); appends to bench/RESULTS.md.
 bench: all

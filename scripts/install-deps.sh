@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Installs what streamhost needs to build, test and run its local stack on
-# Debian 12 (run as root, or it uses sudo).  Safe to run again.
+# Debian 12 (as root it needs no sudo; otherwise it uses sudo).  Safe to run
+# again.  `make` runs it by itself when something is missing
+# (scripts/ensure-deps.sh).
 set -euo pipefail
 SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "install-deps.sh: not root and no sudo: run it as root" >&2; exit 1; }
+  SUDO="sudo"
+fi
 export DEBIAN_FRONTEND=noninteractive
 PKGS=(
   build-essential pkg-config git ca-certificates curl unzip util-linux python3 procps
