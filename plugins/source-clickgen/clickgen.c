@@ -87,6 +87,26 @@ static sh_rc clickgen_init(const sh_host *host, sh_ctx *ctx, void **state)
     return SH_OK;
 }
 
+/* clock = wall with a rate below what the users would click: say what that
+ * does to the data (each user's clicks spread out; event time stays the
+ * wall clock because events are stamped when sent). */
+static void log_rate_below_users(const clickgen *g)
+{
+    const clickgen_config *c = &g->cfg;
+    double think = (double)(c->think_min + c->think_max) / 2.0;
+    if (!c->wall_clock || !c->rate || think < 1.0)
+        return;
+    double natural = (double)c->users * 1000.0 / think;
+    if (natural <= (double)c->rate)
+        return;
+    g->host->log(g->ctx, SH_LOG_INFO,
+                 "users = %lld would click about %.0f times a second, more than rate = %lld: "
+                 "events are stamped when sent, so each user's clicks come about %.0f ms apart "
+                 "instead of %.0f ms (fewer users keep the think times)",
+                 (long long)c->users, natural, (long long)c->rate,
+                 (double)c->users * 1000.0 / (double)c->rate, think);
+}
+
 static sh_rc clickgen_start(void *state)
 {
     clickgen *g = state;
@@ -94,6 +114,7 @@ static sh_rc clickgen_start(void *state)
     int64_t base = (!g->cfg.wall_clock && g->cfg.start_time) ? g->cfg.start_time : now;
     clickgen_begin(g, base);
     pacer_init(&g->pace, g->cfg.rate, g->host->mono_ms(g->ctx));
+    log_rate_below_users(g);
     return SH_OK;
 }
 
@@ -158,7 +179,8 @@ static sh_rc clickgen_poll(void *state, size_t max, int timeout_ms)
                 wait = next - ready_until;
         }
         if (wait == 0) {
-            size_t n = clickgen_fill(g, room, ready_until);
+            size_t n = clickgen_fill(g, room, ready_until,
+                                     g->cfg.wall_clock ? ready_until : INT64_MIN);
             if (g->cfg.rate)
                 pacer_spend(&g->pace, n);
             sh_rc rc = n ? h->emit(g->ctx, 0, g->recs, n) : SH_OK;
@@ -183,7 +205,7 @@ static sh_rc clickgen_poll(void *state, size_t max, int timeout_ms)
 static const sh_plugin clickgen_plugin = {
     SH_PLUGIN_MAGIC,
     .name = "clickgen",
-    .version = "1.0.0",
+    .version = "1.1.0",
     .kind = SH_SOURCE,
     .description = "synthetic click events: users browsing a shop, as the reference producer",
     .config = clickgen_config_keys,

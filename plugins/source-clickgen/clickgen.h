@@ -64,6 +64,7 @@ typedef struct clickgen {
     uint64_t events_sent;
     int64_t base_time; /* event time of the start, epoch ms */
     int64_t end_time;  /* events at or after this are not sent */
+    int64_t last_sent; /* wall clock: latest stamp so far (stamps never go back) */
     pacer pace;
     int done;
 
@@ -88,7 +89,11 @@ void clickgen_begin(clickgen *g, int64_t base);
 /* True when no event will come any more (limits reached or no users). */
 int clickgen_finished(const clickgen *g);
 
-/* Writes up to `room` events with event time <= ready_until into the batch
- * storage (which must hold `room`); returns how many. */
-size_t clickgen_fill(clickgen *g, size_t room, int64_t ready_until);
+/* Writes up to `room` events scheduled at or before ready_until into the
+ * batch storage (which must hold `room`); returns how many.  `sent_at` is the
+ * wall clock for clock = wall: an event scheduled earlier (a rate below what
+ * the users would click) is stamped sent_at, and its user's next click is
+ * scheduled from there, so event time never falls behind the wall clock.
+ * INT64_MIN (clock = simulated): events carry their scheduled time. */
+size_t clickgen_fill(clickgen *g, size_t room, int64_t ready_until, int64_t sent_at);
 #endif

@@ -16,7 +16,7 @@ const sh_config_key clickgen_config_keys[] = {
     {"seed", SH_CFG_INT, "0", 0,
      "random seed; 0 picks one from the clock (logged); same seed and start_time, same events"},
     {"clock", SH_CFG_STRING, "simulated", 0,
-     "simulated: event time advances as fast as events are made; wall: events are sent when their time comes"},
+     "simulated: event time advances as fast as events are made; wall: events are sent when their time comes, stamped with the wall clock when sent"},
     {"start_time", SH_CFG_INT, "0", 0,
      "simulated clock: event time of the start, epoch ms; 0 = wall clock at start"},
     {"rate", SH_CFG_INT, "0", 0, "events per second of wall time; 0 = as fast as possible"},

@@ -104,13 +104,28 @@ static void advance_top(clickgen *g)
     }
 }
 
-size_t clickgen_fill(clickgen *g, size_t room, int64_t ready_until)
+size_t clickgen_fill(clickgen *g, size_t room, int64_t ready_until, int64_t sent_at)
 {
     size_t n = 0;
+    /* A wall clock stepped back (NTP) must not make event times decrease. */
+    if (sent_at != INT64_MIN && sent_at < g->last_sent)
+        sent_at = g->last_sent;
     while (n < room && !clickgen_finished(g)) {
-        const click_user *u = user_heap_top(&g->users);
+        click_user *u = user_heap_top(&g->users);
         if (u->next_time > ready_until)
             break;
+        /* Wall clock: stamped when sent, as the reference producer did.  Only
+         * the top's key grows here, and advance_top() re-sorts it next. */
+        if (sent_at != INT64_MIN) {
+            if (u->next_time < sent_at)
+                u->next_time = sent_at;
+            g->last_sent = u->next_time;
+            /* Stamped at or past `duration`: so would be every event still to
+             * come.  clickgen_finished() sees this top and stops; the heap is
+             * not read again, so it needs no re-sort. */
+            if (u->next_time >= g->end_time)
+                break;
+        }
         write_event(g, u, n++);
         g->events_sent++;
         advance_top(g);

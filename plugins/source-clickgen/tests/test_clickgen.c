@@ -393,17 +393,133 @@ static void test_wall_clock(void **st)
     for (size_t i = 0; i < first; i++)
         assert_true(th_get(th, i)->time >= t0 && th_get(th, i)->time <= t0 + 100);
 
-    th_set_now(th, t0 + 1000);
-    assert_int_equal(poll_once(th, 100000, 0), SH_OK);
-    size_t second = th_count(th);
-    assert_true(second > first + 1000);
-    for (size_t i = first; i < second; i++) {
-        assert_true(th_get(th, i)->time <= t0 + 1000);
-        assert_true(th_get(th, i)->time >= th_get(th, i - 1)->time);
+    /* polled every 10 ms, as the host does: each event goes out when its
+     * time has come, stamped with the clock at that poll */
+    size_t second = first;
+    for (int64_t t = t0 + 110; t <= t0 + 1000; t += 10) {
+        th_set_now(th, t);
+        assert_int_equal(poll_once(th, 100000, 0), SH_OK);
+        for (size_t i = second; i < th_count(th); i++) {
+            assert_int_equal(th_get(th, i)->time, t);
+            assert_int_equal(th_int(th_get(th, i), "eventtimestamp"), t);
+        }
+        second = th_count(th);
     }
+    assert_true(second > first + 1000);
+
+    /* a 2 s stall: what fell due meanwhile goes out now, stamped now (when
+     * it is sent), not in the past */
+    th_set_now(th, t0 + 3000);
+    assert_int_equal(poll_once(th, 100000, 0), SH_OK);
+    assert_true(th_count(th) > second);
+    for (size_t i = second; i < th_count(th); i++)
+        assert_int_equal(th_get(th, i)->time, t0 + 3000);
+    second = th_count(th);
     /* nothing more is due: an empty poll, bounded by its timeout */
     assert_int_equal(poll_once(th, 100000, 20), SH_OK);
     assert_int_equal(th_count(th), second);
+    finish(th);
+}
+
+/* Issue 15's case: conf/produce.ini with 20000 users (about 66,000 clicks a
+ * second) held to rate = 30000 for 2 minutes, scaled down tenfold (2000
+ * users, 3000/s: the drift depends only on that ratio) so that it stays quick
+ * under valgrind.  Event times used to fall behind the wall clock by 0.55 s
+ * every second (66 s after these 2 minutes).  Now every event is stamped when
+ * sent, so it stays within 1 s of the clock (here: equal) over the whole run;
+ * the rate still holds and each user's clicks are still at least think_min
+ * apart.  The clock is the test host's, stepped by 10 ms per poll, so 120 s
+ * of wall time take a fraction of a second and nothing depends on the
+ * machine's speed. */
+static void test_wall_clock_keeps_wall_time_at_a_limited_rate(void **st)
+{
+    (void)st;
+    const char *kv[] = {"clock=wall", "users=2000", "rate=3000", "seed=15", NULL};
+    testhost *th = th_new(streamhost_plugin_entry(SH_ABI_VERSION), kv);
+    assert_non_null(th);
+    const int64_t t0 = 1700000000000, run_ms = 120000, step = 10;
+    th_set_now(th, t0);
+    assert_int_equal(th_init(th), SH_OK);
+
+    size_t cap = 1 << 17;
+    int64_t *last_click = calloc(cap, sizeof *last_click); /* by id block = start number */
+    assert_non_null(last_click);
+    uint64_t events = 0;
+    int64_t prev = INT64_MIN, worst_gap = 0, shortest_think = INT64_MAX;
+    for (int64_t now = t0 + step; now <= t0 + run_ms; now += step) {
+        th_set_now(th, now);
+        assert_int_equal(poll_once(th, 100000, 0), SH_OK);
+        for (size_t i = 0; i < th_count(th); i++) {
+            const th_rec *r = th_get(th, i);
+            int64_t gap = now - r->time;
+            if (gap < 0)
+                gap = -gap;
+            if (gap > worst_gap)
+                worst_gap = gap;
+            assert_true(r->time >= prev);
+            prev = r->time;
+            uint64_t block = (uint64_t)th_int(r, "userid") / 1000;
+            assert_true(block < cap);
+            if (last_click[block] && r->time - last_click[block] < shortest_think &&
+                strcmp(th_str(r, "event_type"), "home_page") != 0)
+                shortest_think = r->time - last_click[block];
+            last_click[block] = r->time;
+        }
+        events += th_count(th);
+        th_clear(th);
+    }
+    print_message("%llu events over %lld s, worst |event time - wall clock| %lld ms, "
+                  "shortest think %lld ms\n", (unsigned long long)events,
+                  (long long)(run_ms / 1000), (long long)worst_gap, (long long)shortest_think);
+    assert_true(worst_gap <= 1000);
+    assert_true(prev >= t0 + run_ms - 1000); /* event time covered the whole run */
+    /* the rate still holds: 3000/s, plus at most the bucket's 100 ms */
+    assert_true(events >= (uint64_t)(3000 * (run_ms - 1000) / 1000));
+    assert_true(events <= (uint64_t)(3000 * run_ms / 1000 + 300));
+    assert_true(shortest_think >= 50); /* think_min, counted from the send time */
+    free(last_click);
+    finish(th);
+}
+
+/* clock = wall: a system clock stepped back does not make event times go
+ * back, and `duration` still ends the run at that much event time. */
+static void test_wall_clock_steps_back_and_duration(void **st)
+{
+    (void)st;
+    const char *kv[] = {"clock=wall", "users=500", "rate=1000", "seed=16", "duration=2s", NULL};
+    testhost *th = th_new(streamhost_plugin_entry(SH_ABI_VERSION), kv);
+    assert_non_null(th);
+    const int64_t t0 = 1700000000000;
+    th_set_now(th, t0);
+    assert_int_equal(th_init(th), SH_OK);
+    assert_int_equal(poll_once(th, 64, 0), SH_OK); /* sizes the batch storage */
+
+    /* events due (a backlog), sent as the clock steps back 0.5 s: stamped
+     * with the latest time already used, not earlier */
+    clickgen *g = th_state(th);
+    assert_int_equal(clickgen_fill(g, 10, t0 + 1000, t0 + 1000), 10);
+    assert_int_equal(g->recs[9].time, t0 + 1000);
+    assert_int_equal(clickgen_fill(g, 10, t0 + 1000, t0 + 500), 10);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(g->recs[i].time, t0 + 1000);
+
+    int64_t now = t0 + 1000;
+    sh_rc rc = SH_OK;
+    for (int i = 0; i < 1000 && rc == SH_OK; i++) {
+        now += 10;
+        th_set_now(th, now);
+        rc = poll_once(th, 100000, 0);
+    }
+    assert_int_equal(rc, SH_DONE);
+    assert_true(now <= t0 + 2010); /* done at 2 s of event time */
+    int64_t prev = INT64_MIN;
+    for (size_t i = 0; i < th_count(th); i++) {
+        int64_t t = th_get(th, i)->time;
+        assert_true(t >= prev);
+        assert_true(t >= t0 && t < t0 + 2000);
+        prev = t;
+    }
+    assert_true(prev >= t0 + 1900);
     finish(th);
 }
 
@@ -511,6 +627,8 @@ int main(void)
         cmocka_unit_test(test_duration),
         cmocka_unit_test(test_user_ids_wrap_positive),
         cmocka_unit_test(test_wall_clock),
+        cmocka_unit_test(test_wall_clock_keeps_wall_time_at_a_limited_rate),
+        cmocka_unit_test(test_wall_clock_steps_back_and_duration),
         cmocka_unit_test(test_pacer_bucket),
         cmocka_unit_test(test_rate_paces_roughly),
         cmocka_unit_test(test_config_errors),
