@@ -29,6 +29,8 @@
 #   BENCH_OPENSEARCH_PORT OpenSearch port on 127.0.0.1 (default 9200)
 #   BENCH_PROFILE         1: profile the analytics with perf (default 1)
 #   BENCH_RESULTS         file the results are appended to (default bench/RESULTS.md)
+#   BENCH_ONLY            scale_out: only the pre-fill and the "2 processes vs 1" row,
+#                         reported on its own (to check that row without the full run)
 #   STREAMHOST_CACHE      passed on to scripts/kafka.sh and scripts/opensearch.sh
 set -euo pipefail
 export LC_ALL=C
@@ -136,6 +138,113 @@ say "pre-fill: $EVENTS events -> $CLICKS"
 # shellcheck disable=SC2086
 timed prefill env $COMMON_ENV $GEN_ENV TOPIC="$CLICKS" "$BUILD/streamhost" run bench/produce.ini
 [ "$(host_out prefill generator)" = "$EVENTS" ] || { say "the pre-fill did not write $EVENTS events"; exit 1; }
+
+# --- scale-out: 2 processes vs 1 on the same topic ------------------------------------
+# The analytics (bench/analytics-null.ini, tuned fetch settings, bounded) over
+# CLICKS as one process, then as two processes started together in one
+# consumer group (each gets half of the partitions), REPS times each.  Both use
+# a copy of the config with kafka.heartbeat.interval.ms = 100: with the 3 s
+# default, the second member's join waits for the first member's next
+# heartbeat, and by then the first has read the whole topic alone.
+# Events/s: from the first partition assignment in any of the processes to the
+# last summary; CPU: user + sys of all the processes, per million events of the topic.
+so_span() { # so_span NAME...: seconds from the first assignment to the last summary of the runs
+    local n a b first="" last=""
+    for n in "$@"; do
+        a="$(log_ms "$RUN/$n.err" 'assigned [0-9]+ partition')" || return 1
+        b="$(log_ms "$RUN/$n.err" 'INFO  summary after')" || return 1
+        if [ -z "$first" ] || [ "$a" -lt "$first" ]; then first="$a"; fi
+        if [ -z "$last" ] || [ "$b" -gt "$last" ]; then last="$b"; fi
+    done
+    calc "($last - $first) / 1000"
+}
+so_cpu() { # so_cpu NAME...: user + sys seconds of the runs, per million events
+    local n s=0
+    for n in "$@"; do s="$(calc "$s + $(kv "$RUN/$n.time" user) + $(kv "$RUN/$n.time" sys)")"; done
+    calc "$s * 1000000 / $EVENTS"
+}
+so_single() { # so_single K: one process, fresh group
+    say "scale-out: 1 process, run $1/$REPS"
+    # shellcheck disable=SC2086
+    timed "so1-$1" env $COMMON_ENV $FETCH_ENV TOPIC="$CLICKS" GROUP="$T-so1-$1" "$BUILD/streamhost" run "$SO_INI"
+    [ "$(host_out "so1-$1" clicks)" = "$EVENTS" ] || { say "scale-out: the single process read the wrong count"; return 1; }
+}
+so_pair() { # so_pair K: two processes started together in one fresh group
+    local pa pb ra=0 rb=0
+    say "scale-out: 2 processes in one group, run $1/$REPS"
+    # shellcheck disable=SC2086
+    timed "so2a-$1" env $COMMON_ENV $FETCH_ENV TOPIC="$CLICKS" GROUP="$T-so2-$1" "$BUILD/streamhost" run "$SO_INI" &
+    pa=$!
+    # shellcheck disable=SC2086
+    timed "so2b-$1" env $COMMON_ENV $FETCH_ENV TOPIC="$CLICKS" GROUP="$T-so2-$1" "$BUILD/streamhost" run "$SO_INI" &
+    pb=$!
+    wait "$pa" || ra=$?
+    wait "$pb" || rb=$?
+    [ "$ra" = 0 ] && [ "$rb" = 0 ] || { say "scale-out: a process of the pair failed (exit $ra, $rb; see $RUN/so2?-$1.err)"; return 1; }
+    ge "$(calc "$(host_out "so2a-$1" clicks) + $(host_out "so2b-$1" clicks)")" "$EVENTS" ||
+        { say "scale-out: the pair read fewer events than the topic's $EVENTS"; return 1; }
+}
+scale_out_row() {
+    local k r1=() c1=() e1=() r2=() c2=() e2=() reads=() load=() uneven=""
+    SO_INI="$RUN/analytics-null-2proc.ini"
+    awk '{ print } /^\[source\.clicks\]/ { print "kafka.heartbeat.interval.ms = 100   ; added by bench/run.sh for the scale-out row" }' \
+        bench/analytics-null.ini >"$SO_INI"
+    grep -q '^kafka.heartbeat.interval.ms' "$SO_INI" || { say "scale-out: no [source.clicks] in bench/analytics-null.ini"; return 1; }
+    fetch_profile tuned
+    for k in $(seq 1 "$REPS"); do
+        load+=("$(cut -d' ' -f1 /proc/loadavg)")
+        # alternate which goes first, so that neither always meets the broker
+        # just after the pre-fill (or after the other's reads)
+        if [ $((k % 2)) = 1 ]; then so_single "$k" && so_pair "$k" || return 1; else so_pair "$k" && so_single "$k" || return 1; fi
+        r1+=("$(calc "$EVENTS / $(so_span "so1-$k")")")
+        c1+=("$(so_cpu "so1-$k")")
+        e1+=("$(calc "$EVENTS / $(kv "$RUN/so1-$k.time" wall)")")
+        r2+=("$(calc "$EVENTS / $(so_span "so2a-$k" "so2b-$k")")")
+        c2+=("$(so_cpu "so2a-$k" "so2b-$k")")
+        e2+=("$(calc "$EVENTS / $(printf '%s\n' "$(kv "$RUN/so2a-$k.time" wall)" "$(kv "$RUN/so2b-$k.time" wall)" | sort -g | tail -n 1)")")
+        reads+=("$(host_out "so2a-$k" clicks) + $(host_out "so2b-$k" clicks)")
+        # a process that read less than a quarter of the topic did not share the work
+        ge "$(host_out "so2a-$k" clicks)" "$((EVENTS / 4))" && ge "$(host_out "so2b-$k" clicks)" "$((EVENTS / 4))" ||
+            uneven="$uneven run $k: ${reads[-1]};"
+    done
+    local R1 R2 C1 C2
+    R1="$(printf '%s\n' "${r1[@]}" | median)" R2="$(printf '%s\n' "${r2[@]}" | median)"
+    C1="$(printf '%s\n' "${c1[@]}" | median)" C2="$(printf '%s\n' "${c2[@]}" | median)"
+    row "2 processes vs 1 on the same topic: analytics -> null, tuned, bounded, one consumer group, $PARTITIONS partitions" \
+        "2 processes: $(fmt0 "$R2") events/s, $(fmt2 "$C2") CPU-s/M events" \
+        "1 process: $(fmt0 "$R1") events/s, $(fmt2 "$C1") CPU-s/M events; 2 vs 1: $(fmt0 "$(calc "100 * $R2 / $R1")")% of the rate, $(fmt0 "$(calc "100 * $C2 / $C1")")% of the CPU per event" \
+        "${uneven:+not comparable: the pair did not split the topic in$uneven}${uneven:--}" \
+        "median of $REPS (order alternated); events/s from the first assignment to the last summary; CPU user+sys of all threads of both processes per million events of the topic; per run, 1 process: $(printf '%s ' "${r1[@]}" | xargs -n1 printf '%.0f/s ')(end to end $(printf '%s ' "${e1[@]}" | xargs -n1 printf '%.0f/s ')), 2 processes: $(printf '%s ' "${r2[@]}" | xargs -n1 printf '%.0f/s ')(end to end $(printf '%s ' "${e2[@]}" | xargs -n1 printf '%.0f/s ')); the pair read $(printf '%s; ' "${reads[@]}")documents to the null sink: 1 process $(host_in so1-1 discard), 2 processes $(host_in so2a-1 discard) + $(host_in so2b-1 discard); peak RSS 1 process $(rss_mb so1-1) MB, 2 processes $(rss_mb so2a-1) + $(rss_mb so2b-1) MB; load average at the start of each run: ${load[*]}"
+}
+if [ "${BENCH_ONLY:-}" = scale_out ]; then
+    scale_out_row
+    REPORT="$RUN/report.md"
+    {
+        echo "## Run $ID (BENCH_ONLY=scale_out: the \"2 processes vs 1\" row alone)"
+        echo
+        echo "- Date: $(date -u)"
+        echo "- Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r)"
+        echo "- Versions: $("$BUILD/streamhost" --version 2>&1 | head -n 1), librdkafka $(pkg-config --modversion rdkafka), git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes')"
+        echo "- Input: $EVENTS clickgen events (seed $SEED, $USERS users, simulated clock from $START_TIME, rate 0), $PARTITIONS partitions"
+        echo
+        echo "| measurement | result | reference / target | verdict | notes |"
+        echo "| --- | --- | --- | --- | --- |"
+        cat "$RUN/rows"
+        echo
+        echo "<details><summary>Commands</summary>"
+        echo
+        echo '```'
+        echo "BUILD=$BUILD BENCH_ONLY=scale_out BENCH_EVENTS=$EVENTS BENCH_REPS=$REPS BENCH_PARTITIONS=$PARTITIONS BENCH_KAFKA_PORT=$KPORT bench/run.sh"
+        awk '!seen[$0]++' "$RUN/commands" | sed "s#$PWD/##g"
+        echo '```'
+        echo "</details>"
+        echo
+    } >"$REPORT"
+    cat "$REPORT"
+    cat "$REPORT" >>"$RESULTS"
+    say "appended to $RESULTS; raw outputs in $RUN"
+    exit 0
+fi
 
 consume_rates() { # consume_rates PROFILE: raw consumer REPS times on CLICKS
     fetch_profile "$1"
@@ -247,6 +356,7 @@ analytics_row "Analytics -> null sink, tuned fetch settings" "$AN_TUNED" "$RAWC_
     "median of $REPS; $DOCS documents"
 analytics_row "Analytics -> file sink, tuned" "$AN_FILE" "$RAWC_TUNED" analytics-file-tuned-1 \
     "median of $REPS; $FILE_DOCS lines written"
+scale_out_row || row "2 processes vs 1 on the same topic" "not measured" "-" "-" "a run failed (see $RUN/so*.err)"
 
 # --- analytics -> OpenSearch --------------------------------------------------------
 os_not_measured() { row "Analytics -> OpenSearch, tuned" "not measured" "-" "-" "$1"; }
