@@ -85,6 +85,21 @@ void kafka_ensure_topic(pipeline *pl, const char *topic)
     mock_topics[nmock_topics++] = strdup(topic);
 }
 
+int kafka_create_embedded_topic(pipeline *pl, const char *topic, int partitions)
+{
+    (void)pl;
+    if (!mock)
+        return -1;
+    for (size_t i = 0; i < nmock_topics; i++)
+        if (strcmp(mock_topics[i], topic) == 0)
+            return 0;
+    if (rd_kafka_mock_topic_create(mock, topic, partitions, 1) != 0)
+        return -1;
+    mock_topics = realloc(mock_topics, (nmock_topics + 1) * sizeof(char *));
+    mock_topics[nmock_topics++] = strdup(topic);
+    return 0;
+}
+
 static int set_prop(rd_kafka_conf_t *conf, const char *k, const char *v, const char *file, int line,
                     char *err, size_t errlen)
 {

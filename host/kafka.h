@@ -19,6 +19,8 @@ int kafka_configured(pipeline *pl);
 int kafka_is_embedded(pipeline *pl);
 /* With the embedded cluster: create `topic` (embedded.partitions) if new. */
 void kafka_ensure_topic(pipeline *pl, const char *topic);
+/* With the embedded cluster: create `topic` with `partitions`; 0 or -1. */
+int kafka_create_embedded_topic(pipeline *pl, const char *topic, int partitions);
 /* Checks every librdkafka property in the config (config errors). */
 void kafka_validate(pipeline *pl);
 /* Tears down the embedded cluster. */

@@ -42,6 +42,7 @@ struct part {
     int64_t next;  /* next offset to read (last emitted + 1), -1 unknown */
     int64_t end;   /* bounded mode: end offset seen at assignment */
     int64_t committed;
+    char *last_meta; /* metadata of its last commit */
     int reached;   /* bounded mode: end reached */
     int assigned;
 };
@@ -60,8 +61,11 @@ struct ks {
     struct part **parts; /* per topic, per partition */
     int32_t *nparts;
     int had_assignment;
+    int closing; /* consumer_close() in progress */
+    unsigned rebalances; /* rebalance callbacks so far */
+    int fatal;   /* a rebalance could not be followed safely */
     int ends_final; /* bounded: end offsets sampled after same-process producers finished */
-    char *last_meta; /* metadata of the last commit */
+    char *group;     /* consumer group id */
     rd_kafka_message_t **msgs;
     sh_record *recs;
     sh_value *vals;
@@ -96,38 +100,39 @@ static struct part *part_of(struct ks *s, const char *topic, int32_t partition)
     return NULL;
 }
 
-/* After a restart: the committed offsets carry the replay fences of the
- * snapshot they were taken at; hand them to the transforms before any
- * re-read record arrives. */
-static void apply_committed_fences(struct ks *s, rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *parts)
+/* Hands each assigned partition's committed metadata (the replay fences of
+ * the snapshot its offset was committed at, by this or another process) to
+ * the host before any of its records is emitted. */
+static void announce_assigned(struct ks *s, rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *parts)
 {
+    if (s->closing)
+        return; /* leaving the group: nothing more is read */
     rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(parts);
-    rd_kafka_resp_err_t e = rd_kafka_committed(rk, c, 10000);
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int attempt = 0; attempt < 3; attempt++)
+        if ((e = rd_kafka_committed(rk, c, 10000)) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            break;
     if (e) {
-        s->h->log(s->ctx, SH_LOG_WARN, "cannot read committed offsets: %s", rd_kafka_err2str(e));
-    } else {
-        const char *meta = NULL; /* metadata is sized, not NUL-terminated */
-        size_t mlen = 0;
-        int differ = 0;
-        for (int i = 0; i < c->cnt; i++) {
-            const rd_kafka_topic_partition_t *tp = &c->elems[i];
-            if (tp->offset < 0 || !tp->metadata || tp->metadata_size < 3)
-                continue;
-            if (!meta) {
-                meta = tp->metadata;
-                mlen = tp->metadata_size;
-            } else if (tp->metadata_size != mlen || memcmp(meta, tp->metadata, mlen) != 0) {
-                differ = 1;
-            }
-        }
-        if (differ)
-            s->h->log(s->ctx, SH_LOG_WARN, "committed replay fences differ between partitions; using the first");
-        if (meta) {
-            char *m = strndup(meta, mlen);
-            s->h->log(s->ctx, SH_LOG_INFO, "resuming from committed offsets (replay fences: %s)", m);
-            pipeline_apply_fences(s->ctx->pl, m);
-            free(m);
-        }
+        /* Without the committed replay fences, results rebuilt from re-read
+         * input would be written with part of their input: stop instead. */
+        s->h->log(s->ctx, SH_LOG_ERROR,
+                  "cannot read the committed offsets of the assigned partitions (%s, 3 tries of 10 s); stopping without "
+                  "reading them (exit 1); check that the group coordinator is reachable", rd_kafka_err2str(e));
+        s->fatal = 1;
+        rd_kafka_topic_partition_list_destroy(c);
+        return;
+    }
+    for (int i = 0; i < c->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &c->elems[i];
+        struct part *p = part_of(s, tp->topic, tp->partition);
+        if (!p)
+            continue;
+        const char *meta = !e && tp->offset >= 0 && tp->metadata && tp->metadata_size >= 3 ? tp->metadata : NULL;
+        s->h->log(s->ctx, SH_LOG_DEBUG, "assign %s[%d] at committed %lld", tp->topic, (int)tp->partition, (long long)tp->offset);
+        if (meta)
+            s->h->log(s->ctx, SH_LOG_DEBUG, "%s[%d]: resuming from committed offset %lld (%.*s)", tp->topic,
+                      (int)tp->partition, (long long)tp->offset, (int)tp->metadata_size, meta);
+        s->h->slot_assigned(s->ctx, p->slot, meta, meta ? tp->metadata_size : 0);
     }
     rd_kafka_topic_partition_list_destroy(c);
 }
@@ -136,6 +141,17 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                          void *opaque)
 {
     struct ks *s = opaque;
+    s->rebalances++;
+    /* The default assignor is eager (roundrobin): a rebalance revokes every
+     * partition, each revocation commits what is durable and drops its
+     * state, and the new assignment is read again from the committed
+     * offsets, exactly as after a restart.  An incremental (cooperative)
+     * rebalance would keep the partitions that stay, but a partition that
+     * moves in is then behind the watermark the others pushed ahead (the
+     * watermark is the minimum over the process's partitions, as Flink's),
+     * and its re-read events would count as late.  Kafka Streams can keep
+     * them because its event time is per partition; ours is per process. */
+    int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         for (int i = 0; i < parts->cnt; i++) {
             struct part *p = part_of(s, parts->elems[i].topic, parts->elems[i].partition);
@@ -159,8 +175,11 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         }
         s->had_assignment = 1;
         s->h->log(s->ctx, SH_LOG_INFO, "assigned %d partition(s)", parts->cnt);
-        apply_committed_fences(s, rk, parts);
-        rd_kafka_assign(rk, parts);
+        announce_assigned(s, rk, parts);
+        if (coop)
+            rd_kafka_incremental_assign(rk, parts);
+        else
+            rd_kafka_assign(rk, parts);
         /* One queue per partition, read round-robin in small slices (see
          * ks_poll): from the shared consumer queue, partitions would arrive
          * one fetch chunk at a time, tens of seconds of event time apart,
@@ -177,17 +196,30 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     } else {
         for (int i = 0; i < parts->cnt; i++) {
             struct part *p = part_of(s, parts->elems[i].topic, parts->elems[i].partition);
+            if (p && p->assigned) /* commits what is durable, then downstream drops its state */
+                s->h->slot_revoked(s->ctx, p->slot);
             if (p) {
                 p->assigned = 0;
                 p->next = -1;
-                if (p->pq) {
+                if (p->pq) { /* what it fetched ahead is read again by the next owner */
+                    rd_kafka_message_t *stale[256];
+                    ssize_t k;
+                    while ((k = rd_kafka_consume_batch_queue(p->pq, 0, stale, 256)) > 0)
+                        for (ssize_t j = 0; j < k; j++)
+                            rd_kafka_message_destroy(stale[j]);
                     rd_kafka_queue_destroy(p->pq);
                     p->pq = NULL;
                 }
             }
         }
+        /* an eager rebalance: the next assignment follows; until it does,
+         * holding no partition does not mean a bounded input is finished */
+        s->had_assignment = 0;
         s->h->log(s->ctx, SH_LOG_INFO, "revoked %d partition(s)", parts->cnt);
-        rd_kafka_assign(rk, NULL);
+        if (coop)
+            rd_kafka_incremental_unassign(rk, parts);
+        else
+            rd_kafka_assign(rk, NULL);
     }
 }
 
@@ -270,10 +302,21 @@ static sh_rc ks_init(const sh_host *h, sh_ctx *ctx, void **state)
     size_t psz = sizeof probe;
     if (rd_kafka_conf_get(conf, "group.id", probe, &psz) != RD_KAFKA_CONF_OK || !*probe)
         rd_kafka_conf_set(conf, "group.id", h->cfg_str(ctx, "group"), NULL, 0);
+    psz = sizeof probe;
+    s->group = strdup(rd_kafka_conf_get(conf, "group.id", probe, &psz) == RD_KAFKA_CONF_OK ? probe : "streamhost");
     rd_kafka_conf_set(conf, "auto.offset.reset", reset, NULL, 0);
     rd_kafka_conf_set(conf, "enable.auto.commit", "false", NULL, 0); /* we commit behind durable output */
     rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", NULL, 0);
     rd_kafka_conf_set(conf, "enable.partition.eof", s->bounded ? "true" : "false", NULL, 0);
+    psz = sizeof probe;
+    if (rd_kafka_conf_get(conf, "partition.assignment.strategy", probe, &psz) != RD_KAFKA_CONF_OK ||
+        strcmp(probe, "range,roundrobin") == 0) /* librdkafka's default: not set by the user */
+        rd_kafka_conf_set(conf, "partition.assignment.strategy", "roundrobin", NULL, 0);
+    else if (strstr(probe, "cooperative"))
+        h->log(ctx, SH_LOG_WARN,
+               "partition.assignment.strategy = %s: with several processes in the group, a partition that moves in is "
+               "read behind this process's watermark and its events can count as late; the default (roundrobin) "
+               "re-reads every partition from its commit at each rebalance instead", probe);
     /* Fetch defaults, unless [kafka] or kafka.* set them.  librdkafka 2.0
      * (Debian 12) stops fetching when its pre-fetch queue reaches
      * queued.min.messages and looks again only up to 1 s later
@@ -388,11 +431,39 @@ static void dead(struct ks *s, const rd_kafka_message_t *m, struct part *p, cons
  * partitions' own queues round-robin, a slice of each per turn, so that
  * partitions advance together.  Waits up to timeout_ms only when nothing is
  * ready. */
+/* Up to `max` messages from the consumer queue, one call per message.
+ * Rebalance callbacks run inside these calls; a message returned by the
+ * call that ran one was fetched under the new assignment (librdkafka drops
+ * outdated ones as it serves them), but messages a batch call had gathered
+ * before the callback would come back with it, from partitions that were
+ * just revoked and are read again from their commits: those are dropped. */
+static ssize_t take_main(struct ks *s, rd_kafka_message_t **out, size_t max, int timeout_ms)
+{
+    size_t got = 0;
+    while (got < max) {
+        unsigned seq = s->rebalances;
+        ssize_t k = rd_kafka_consume_batch_queue(s->q, got ? 0 : timeout_ms, out + got, 1);
+        if (k < 0)
+            return got ? (ssize_t)got : k;
+        if (s->rebalances != seq) {
+            for (size_t i = 0; i < got; i++)
+                rd_kafka_message_destroy(out[i]);
+            if (k > 0)
+                out[0] = out[got];
+            got = 0;
+        }
+        if (k == 0)
+            break;
+        got++;
+    }
+    return (ssize_t)got;
+}
+
 static ssize_t take(struct ks *s, size_t max, int timeout_ms)
 {
     int64_t deadline = s->h->mono_ms(s->ctx) + timeout_ms;
     for (;;) {
-        ssize_t n = rd_kafka_consume_batch_queue(s->q, 0, s->msgs, max);
+        ssize_t n = take_main(s, s->msgs, max, 0);
         if (n < 0)
             return n;
         size_t got = (size_t)n, nq = 0;
@@ -420,7 +491,7 @@ static ssize_t take(struct ks *s, size_t max, int timeout_ms)
         if (got > 0 || s->h->mono_ms(s->ctx) >= deadline)
             return (ssize_t)got;
         /* nothing ready: wait a little on the consumer queue (events) */
-        n = rd_kafka_consume_batch_queue(s->q, 5, s->msgs, max);
+        n = take_main(s, s->msgs, max, 5);
         if (n != 0)
             return n;
     }
@@ -429,6 +500,8 @@ static ssize_t take(struct ks *s, size_t max, int timeout_ms)
 static sh_rc ks_poll(void *st, size_t max, int timeout_ms)
 {
     struct ks *s = st;
+    if (s->fatal)
+        return SH_FATAL;
     if (s->bounded && !s->ends_final && s->had_assignment && others_done(s))
         sample_ends(s);
     if (s->bounded && bounded_done(s))
@@ -440,6 +513,11 @@ static sh_rc ks_poll(void *st, size_t max, int timeout_ms)
         s->vals = realloc(s->vals, max * avro_codec_schema(s->codec)->nfields * sizeof *s->vals);
     }
     ssize_t n = take(s, max, timeout_ms);
+    if (s->fatal) {
+        for (ssize_t i = 0; i < n; i++)
+            rd_kafka_message_destroy(s->msgs[i]);
+        return SH_FATAL;
+    }
     if (n < 0) {
         s->h->log(s->ctx, SH_LOG_WARN, "consume failed: %s", rd_kafka_err2str(rd_kafka_last_error()));
         return SH_RETRY;
@@ -474,8 +552,11 @@ static sh_rc ks_poll(void *st, size_t max, int timeout_ms)
             continue;
         }
         (*s->m_msgs)++;
-        if (!p)
-            continue;
+        if (!p || !p->assigned)
+            continue; /* fetched before its partition was revoked: the next owner reads it */
+        if (p->next >= 0 && m->offset != p->next)
+            s->h->log(s->ctx, SH_LOG_DEBUG, "%s[%d]: offset %lld after %lld", rd_kafka_topic_name(m->rkt),
+                      (int)m->partition, (long long)m->offset, (long long)p->next - 1);
         p->next = m->offset + 1;
         if (s->bounded && p->end >= 0 && p->next >= p->end)
             p->reached = 1;
@@ -555,7 +636,7 @@ static void ks_positions(void *st, int64_t *pos, size_t nslots)
         }
 }
 
-static void ks_commit(void *st, const int64_t *off, size_t nslots, const char *meta)
+static void ks_commit(void *st, const int64_t *off, const char *const *meta, size_t nslots)
 {
     struct ks *s = st;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
@@ -565,20 +646,20 @@ static void ks_commit(void *st, const int64_t *off, size_t nslots, const char *m
             if (!pt->assigned || (size_t)pt->slot >= nslots)
                 continue;
             int64_t o = off[pt->slot];
-            if (o == INT64_MAX || o < 0 || (o == pt->committed && meta && s->last_meta &&
-                                            strcmp(meta, s->last_meta) == 0))
+            const char *m = meta && meta[pt->slot] ? meta[pt->slot] : "";
+            if (o == INT64_MAX || o < 0 || (o == pt->committed && pt->last_meta && strcmp(m, pt->last_meta) == 0))
                 continue;
             pt->m_committed->value = o;
             rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(l, s->topics[t], p);
             tp->offset = o;
             /* the replay fences travel with the offsets, atomically */
-            tp->metadata = strdup(meta ? meta : "");
-            tp->metadata_size = strlen(tp->metadata);
+            tp->metadata = strdup(m);
+            tp->metadata_size = strlen(m);
             pt->committed = o;
+            free(pt->last_meta);
+            pt->last_meta = strdup(m);
         }
     if (l->cnt) {
-        free(s->last_meta);
-        s->last_meta = strdup(meta ? meta : "");
         rd_kafka_resp_err_t e = rd_kafka_commit(s->rk, l, 0);
         if (e)
             s->h->log(s->ctx, SH_LOG_WARN, "offset commit failed: %s (retried at the next commit)", rd_kafka_err2str(e));
@@ -592,6 +673,17 @@ static void ks_commit(void *st, const int64_t *off, size_t nslots, const char *m
             }
     }
     rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* The exchange (exchange.c) needs the topic and group of this source. */
+int kafka_source_topic(instance *src, const char **topic, const char **group)
+{
+    struct ks *s = src->state;
+    if (!s || s->ntopics != 1)
+        return -1;
+    *topic = s->topics[0];
+    *group = s->group;
+    return 0;
 }
 
 static sh_rc ks_tick(void *st, int64_t now)
@@ -616,8 +708,10 @@ static sh_rc ks_tick(void *st, int64_t now)
 static void ks_stop(void *st)
 {
     struct ks *s = st;
-    if (s->rk)
+    if (s->rk && !s->closing) {
+        s->closing = 1;
         rd_kafka_consumer_close(s->rk);
+    }
 }
 
 static void ks_destroy(void *st)
@@ -632,8 +726,10 @@ static void ks_destroy(void *st)
     if (s->rk)
         rd_kafka_destroy(s->rk);
     avro_codec_free(s->codec);
-    free(s->last_meta);
+    free(s->group);
     for (size_t t = 0; t < s->ntopics; t++) {
+        for (int32_t p = 0; p < s->nparts[t]; p++)
+            free(s->parts[t][p].last_meta);
         free(s->topics[t]);
         free(s->parts[t]);
     }
@@ -660,10 +756,10 @@ const sh_plugin sh_builtin_kafka_source = {
     .tick = ks_tick,
     .stop = ks_stop,
     .destroy = ks_destroy,
+    .positions = ks_positions,
+    .commit = ks_commit,
 };
 
 const struct builtin_ext sh_builtin_kafka_source_ext = {
     .plugin = &sh_builtin_kafka_source,
-    .positions = ks_positions,
-    .commit = ks_commit,
 };

@@ -1,6 +1,7 @@
 /* main.c - the streamhost command line. */
 #include "cfgvalue.h"
 #include "config.h"
+#include "exchange.h"
 #include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
@@ -94,6 +95,7 @@ static int cmd_check(const char *path)
         instance *in = pl->insts[i];
         printf("  %-9s %-12s plugin %-10s %s\n", kind_name(in->kind), in->name, in->p->name, in->lp.path);
     }
+    exchange_describe(pl, stdout);
     pipeline_free(pl);
     config_free(cfg);
     return 0;

@@ -3,6 +3,7 @@
  * applies back-pressure, and commits source offsets only behind what every
  * component has made durable (see "Delivery" in the README). */
 #include "deadletter.h"
+#include "exchange.h"
 #include "http_metrics.h"
 #include "kafka.h"
 #include "log.h"
@@ -184,178 +185,6 @@ sh_rc pipeline_watermark(instance *from, int64_t wm)
     return SH_OK;
 }
 
-/* --- replay fences --------------------------------------------------------- */
-
-/* The lowest input time any transform fed (directly, or through stateless
- * transforms) by `x` would need delivered again to rebuild its state. */
-static int64_t needed_downstream(instance *x, int depth)
-{
-    int64_t m = INT64_MAX;
-    for (size_t p = 0; p < x->nports && depth < 64; p++)
-        for (size_t e = 0; e < x->ports[p].nedges; e++) {
-            instance *c = x->ports[p].edges[e].to;
-            if (c->kind == SH_SINK)
-                continue; /* sinks: everything before the snapshot is acknowledged */
-            int64_t v = c->p->needed_from ? c->p->needed_from(c->state) : needed_downstream(c, depth + 1);
-            if (v < m)
-                m = v;
-        }
-    return m;
-}
-
-void pipeline_fences(pipeline *pl, char *out, size_t outlen)
-{
-    size_t o = (size_t)snprintf(out, outlen, "sh1");
-    for (size_t i = 0; i < pl->ninsts && o < outlen; i++) {
-        instance *x = pl->insts[i];
-        if (x->kind != SH_TRANSFORM || !x->p->settled || !x->state)
-            continue;
-        int64_t f = x->p->settled(x->state);
-        int64_t need = needed_downstream(x, 0);
-        if (need < f)
-            f = need;
-        /* Never below the fence this process was started with: what was
-         * final then stays final, while this process's own watermark starts
-         * again from the bottom as it re-reads. */
-        if (x->fence > f)
-            f = x->fence;
-        o += (size_t)snprintf(out + o, outlen - o, " %s=%lld", x->name, (long long)f);
-    }
-    if (o >= outlen) /* too many transforms for the metadata: no fences (safe: nothing dropped) */
-        snprintf(out, outlen, "sh1");
-}
-
-void pipeline_apply_fences(pipeline *pl, const char *meta)
-{
-    if (!meta || strncmp(meta, "sh1", 3) != 0)
-        return;
-    for (size_t i = 0; i < pl->ninsts; i++) {
-        instance *x = pl->insts[i];
-        if (x->kind != SH_TRANSFORM || !x->p->replay_fence || !x->state)
-            continue;
-        size_t nl = strlen(x->name);
-        for (const char *p = strchr(meta, ' '); p; p = strchr(p + 1, ' ')) {
-            if (strncmp(p + 1, x->name, nl) == 0 && p[1 + nl] == '=') {
-                int64_t f = strtoll(p + 2 + nl, NULL, 10);
-                if (f > INT64_MIN) {
-                    x->fence = f;
-                    x->p->replay_fence(x->state, f);
-                }
-                break;
-            }
-        }
-    }
-}
-
-/* --- commits ----------------------------------------------------------- */
-
-/* A snapshot of committable offsets, waiting for the sinks to acknowledge
- * everything they had received when it was taken. */
-struct pending_commit {
-    int64_t *offsets;
-    char meta[1024]; /* replay fences of this snapshot */
-    uint64_t *received; /* per instance (sinks only) */
-    struct pending_commit *next;
-};
-
-struct commit_state {
-    struct pending_commit *head, *tail;
-    size_t depth;
-};
-
-static struct pending_commit *snapshot(pipeline *pl)
-{
-    if (pl->nslots == 0)
-        return NULL;
-    struct pending_commit *pc = calloc(1, sizeof *pc);
-    pc->offsets = malloc(pl->nslots * sizeof(int64_t));
-    for (size_t s = 0; s < pl->nslots; s++)
-        pc->offsets[s] = INT64_MAX;
-    pc->received = calloc(pl->ninsts, sizeof(uint64_t));
-    for (size_t i = 0; i < pl->ninsts; i++) {
-        instance *in = pl->insts[i];
-        if (in->ext && in->ext->positions && in->state)
-            in->ext->positions(in->state, pc->offsets, pl->nslots);
-    }
-    for (size_t i = 0; i < pl->ninsts; i++) {
-        instance *in = pl->insts[i];
-        if (in->p->held && in->state)
-            in->p->held(in->state, pc->offsets, pl->nslots);
-        pc->received[i] = in->received;
-    }
-    pipeline_fences(pl, pc->meta, sizeof pc->meta);
-    return pc;
-}
-
-static int acknowledged(pipeline *pl, struct pending_commit *pc)
-{
-    for (size_t i = 0; i < pl->ninsts; i++) {
-        instance *in = pl->insts[i];
-        if (in->kind == SH_SINK && in->p->acked && in->p->acked(in->state) < pc->received[i])
-            return 0;
-    }
-    return 1;
-}
-
-static void free_pc(struct pending_commit *pc)
-{
-    free(pc->offsets);
-    free(pc->received);
-    free(pc);
-}
-
-static void do_commit(pipeline *pl, const int64_t *offsets, const char *meta)
-{
-    if (deadletter_flush(pl, 10000) != 0) {
-        LOG_WARN("dead letters not yet durable; offsets not committed this time");
-        return;
-    }
-    for (size_t i = 0; i < pl->ninsts; i++) {
-        instance *in = pl->insts[i];
-        if (in->ext && in->ext->commit && in->state)
-            in->ext->commit(in->state, offsets, pl->nslots, meta);
-    }
-}
-
-/* Commits every snapshot whose output is acknowledged, newest first wins. */
-static void commit_ready(pipeline *pl, struct commit_state *cs)
-{
-    struct pending_commit *ready = NULL;
-    while (cs->head && acknowledged(pl, cs->head)) {
-        struct pending_commit *pc = cs->head;
-        cs->head = pc->next;
-        if (!cs->head)
-            cs->tail = NULL;
-        cs->depth--;
-        if (ready)
-            free_pc(ready);
-        ready = pc;
-    }
-    if (ready) {
-        do_commit(pl, ready->offsets, ready->meta);
-        free_pc(ready);
-    }
-}
-
-static void take_snapshot(pipeline *pl, struct commit_state *cs)
-{
-    struct pending_commit *pc = snapshot(pl);
-    if (!pc)
-        return;
-    if (cs->depth >= 64) { /* sinks far behind: keep the newest snapshots */
-        struct pending_commit *old = cs->head;
-        cs->head = old->next;
-        free_pc(old);
-        cs->depth--;
-    }
-    if (cs->tail)
-        cs->tail->next = pc;
-    else
-        cs->head = pc;
-    cs->tail = pc;
-    cs->depth++;
-}
-
 /* --- lifecycle ------------------------------------------------------------ */
 
 static int init_all(pipeline *pl)
@@ -413,7 +242,7 @@ static void tick_all(pipeline *pl)
 /* Flushes sinks until all report durable, or the deadline passes: the
  * watchdog's shutdown deadline once armed (so the flush and the watchdog
  * agree on when time is up), else timeout_ms from now. */
-static int flush_sinks(pipeline *pl, int final, int64_t timeout_ms)
+int flush_sinks(pipeline *pl, int final, int64_t timeout_ms)
 {
     int64_t deadline = watchdog_deadline();
     if (deadline == INT64_MAX)
@@ -448,6 +277,28 @@ static int flush_sinks(pipeline *pl, int final, int64_t timeout_ms)
     }
 }
 
+/* End of a finite run with exchanges: make this process's own output
+ * durable and committed, leave the source groups (so that the processes
+ * still running rebalance without waiting for this one), then merge what
+ * this process can: its exchange partitions read to their end.  What is
+ * not complete here is merged by the partitions' next owner. */
+static void finish_exchanges(pipeline *pl)
+{
+    if (flush_sinks(pl, 0, pl->shutdown_timeout_ms) != 0 || exchange_flush(pl, (int)pl->shutdown_timeout_ms) != 0)
+        return;
+    commits_take(pl);
+    commits_ready(pl);
+    for (size_t i = 0; i < pl->ninsts && !pl->failed; i++) {
+        instance *in = pl->insts[i];
+        if (in->kind == SH_SOURCE && in->started && !in->stopped && in->p->stop) {
+            WD_CALL_VOID(in, "stop", in->p->stop(in->state));
+            in->stopped = 1;
+        }
+    }
+    if (!pl->failed && exchange_drain(pl, pl->shutdown_timeout_ms) != 0 && !pl->failed)
+        LOG_WARN("exchange not read to its end; unmerged windows stay uncommitted for the next owner");
+}
+
 int pipeline_run(pipeline *pl)
 {
     watchdog_start(pl); /* stopped by pipeline_free, after the last destroy() */
@@ -460,7 +311,7 @@ int pipeline_run(pipeline *pl)
     watchdog_set_running(1); /* plugins may emit from here on (services.c) */
     http_metrics_set_ready(1);
     progress_start(pl);
-    struct commit_state cs = {0};
+    pl->running = 1;
     int64_t now = mono_ms();
     int64_t next_tick = now + pl->tick_ms, next_commit = now + pl->commit_interval_ms;
     size_t nsources = 0;
@@ -507,6 +358,9 @@ int pipeline_run(pipeline *pl)
         } else {
             sleep_ms(5);
         }
+        /* exchanges (internal topics): deliver what other processes wrote */
+        if (pl->nexchanges && !pl->failed && exchange_poll(pl, batch) < 0)
+            pl->failed = 1;
         if (pl->rate_limit > 0) { /* throttle: sleep off what ran ahead of the rate */
             int64_t ahead = (int64_t)(rate_count * 1000 / (uint64_t)pl->rate_limit) - (mono_ms() - rate_start);
             if (ahead > 0)
@@ -526,10 +380,10 @@ int pipeline_run(pipeline *pl)
             next_tick = now + pl->tick_ms;
         }
         if (now >= next_commit) {
-            take_snapshot(pl, &cs);
+            commits_take(pl);
             next_commit = now + pl->commit_interval_ms;
         }
-        commit_ready(pl, &cs);
+        commits_ready(pl);
     }
 
     http_metrics_set_ready(0);
@@ -548,22 +402,22 @@ int pipeline_run(pipeline *pl)
             for (size_t i = 0; i < pl->ninsts && !pl->failed; i++)
                 if (pl->insts[i]->kind == SH_SOURCE)
                     pipeline_watermark(pl->insts[i], INT64_MAX);
+            if (pl->nexchanges && !pl->failed)
+                finish_exchanges(pl);
         } else {
             LOG_INFO("stop requested; flushing sinks (open windows are re-read from Kafka on the next start)");
         }
         watchdog_arm("the final flush began");
-        if (pl->failed || flush_sinks(pl, 1, pl->shutdown_timeout_ms) != 0) {
+        if (pl->failed || flush_sinks(pl, 1, pl->shutdown_timeout_ms) != 0 ||
+            exchange_flush(pl, (int)pl->shutdown_timeout_ms) != 0) {
             rc = 1;
         } else {
-            take_snapshot(pl, &cs);
-            commit_ready(pl, &cs);
+            commits_take(pl);
+            commits_ready(pl);
         }
     }
-    while (cs.head) {
-        struct pending_commit *pc = cs.head;
-        cs.head = pc->next;
-        free_pc(pc);
-    }
+    pl->running = 0;
+    commits_free(pl);
     progress_update(pl, 1);
     progress_summary(pl);
     http_metrics_stop();
@@ -578,9 +432,11 @@ void pipeline_free(pipeline *pl)
     watchdog_set_running(0);
     for (size_t i = 0; i < pl->ninsts; i++) {
         instance *in = pl->insts[i];
-        if (in->started && in->p->stop)
+        if (in->started && !in->stopped && in->p->stop)
             WD_CALL_VOID(in, "stop", in->p->stop(in->state));
     }
+    exchange_close_all(pl); /* leaves the exchange groups while the owners still exist */
+    commits_free(pl);
     for (size_t i = pl->ninsts; i-- > 0;) {
         instance *in = pl->insts[i];
         if (in->state && in->p->destroy)
@@ -599,6 +455,7 @@ void pipeline_free(pipeline *pl)
         for (size_t l = 0; l < in->nlists; l++)
             free(in->lists[l]);
         free(in->lists);
+        free(in->slot_fences);
         loader_unload(&in->lp);
         free(in);
     }

@@ -36,7 +36,7 @@ struct sh_ctx {
     void *state;
     const char *name;
     int kind;
-    int initialised, started;
+    int initialised, started, stopped;
     struct input *inputs;
     size_t ninputs;
     struct port *ports;
@@ -50,24 +50,26 @@ struct sh_ctx {
     char where[512];
     int topo;            /* position in topological order */
     int64_t fence;       /* replay fence handed over at (re)start, INT64_MIN if none */
+    int64_t *slot_fences; /* per slot: fence the slot was assigned with (INT64_MIN none) */
+    size_t nslot_fences;
+    int fenced_once;     /* replay_fence() called (plugins without slot_assigned) */
+    int assigns;         /* sources: has called slot_assigned (slots count only while assigned) */
+    struct exchange *exchange; /* transforms: its exchange topic, or NULL */
     /* host-internal extension of built-in plugins (NULL for .so plugins) */
     const struct builtin_ext *ext;
 };
 
-/* Extra entry points only built-in plugins have (positions and commits). */
+/* Built-in plugins that belong to the host's Kafka client (used to tell
+ * Kafka components apart; positions and commits go through the ABI). */
 struct builtin_ext {
     const sh_plugin *plugin;
-    /* set pos[slot] = next input offset to read, for every slot it owns */
-    void (*positions)(void *state, int64_t *pos, size_t nslots);
-    /* commit offsets (next offset to read) for the slots it owns, with the
-     * snapshot's replay fences as commit metadata (see pipeline_fences) */
-    void (*commit)(void *state, const int64_t *offsets, size_t nslots, const char *meta);
 };
 
 typedef struct slot_info {
     char *stream;
     int32_t partition;
     instance *owner;
+    int assigned; /* owner->assigns: currently assigned to this process */
 } slot_info;
 
 struct pipeline {
@@ -83,6 +85,10 @@ struct pipeline {
     double progress_interval_s;
     int64_t metrics_port;
     const char *dead_letter_topic, *dead_letter_file, *metrics_address;
+    struct commit_state *commits; /* snapshots waiting for acknowledgement */
+    struct exchange **exchanges;   /* every transform's exchange (exchange.c) */
+    size_t nexchanges;
+    int running;                   /* inside pipeline_run's loop: revocations may commit */
     volatile int stop_requested;
     int failed;
     int quiet;
@@ -108,11 +114,26 @@ extern const sh_config_key sh_host_config[];
 sh_rc pipeline_emit(instance *from, uint32_t port, const sh_record *recs, size_t n);
 sh_rc pipeline_watermark(instance *from, int64_t wm);
 int32_t pipeline_slot(pipeline *pl, instance *owner, const char *stream, int32_t partition);
-/* Replay fences: at a snapshot, "sh1 NAME=FENCE ..." for every transform
- * with settled() (written to `out`); after a restart, hands each transform
- * its fence from such a string (committed metadata).  See plugin.h. */
-void pipeline_fences(pipeline *pl, char *out, size_t outlen);
-void pipeline_apply_fences(pipeline *pl, const char *meta);
+/* Replay fences (ownership.c): at a snapshot, "sh2 NAME=FENCE ..." for one
+ * slot, every transform with settled()/slot_settled() (written to `out`);
+ * when a slot is assigned, hands each transform its fence for the slot
+ * from such a string (committed metadata; "sh1" of older hosts too). */
+void pipeline_slot_fences(pipeline *pl, int32_t slot, char *out, size_t outlen);
+void pipeline_slot_assigned(instance *src, int32_t slot, const char *meta, size_t len);
+void pipeline_slot_revoked(instance *src, int32_t slot);
+/* Makes everything received so far durable and commits it (bounded by
+ * shutdown.timeout); used when partitions are revoked.  0 ok, -1 not all. */
+int pipeline_commit_now(pipeline *pl);
+/* Forgets `slot` in every snapshot waiting for acknowledgement. */
+void pipeline_forget_slot(pipeline *pl, int32_t slot);
+/* Commits (commits.c): take a snapshot now; commit the newest acknowledged
+ * one; free what is pending. */
+void commits_take(pipeline *pl);
+void commits_ready(pipeline *pl);
+void commits_free(pipeline *pl);
+/* Flushes sinks until all report durable or the deadline passes (pipeline.c):
+ * 0, or -1 (logged). */
+int flush_sinks(pipeline *pl, int final, int64_t timeout_ms);
 /* Value of a declared key after defaults (NULL when unset). */
 const char *inst_cfg(instance *in, const char *key, const sh_config_key **decl);
 #endif

@@ -1,6 +1,7 @@
 /* services.c - the host-services table (sh_host) every plugin receives. */
 #include "cfgvalue.h"
 #include "deadletter.h"
+#include "exchange.h"
 #include "log.h"
 #include "pipeline.h"
 #include "watchdog.h"
@@ -162,12 +163,46 @@ static size_t svc_upstream_slots(sh_ctx *ctx, int32_t *slots, size_t max)
     size_t n = 0;
     pipeline *pl = ctx->pl;
     for (size_t s = 0; s < pl->nslots; s++)
-        if (pl->slots[s].owner && upstream_of(pl->slots[s].owner, ctx)) {
+        if (pl->slots[s].owner && upstream_of(pl->slots[s].owner, ctx) &&
+            (!pl->slots[s].owner->assigns || pl->slots[s].assigned)) { /* only slots this process owns */
             if (n < max)
                 slots[n] = (int32_t)s;
             n++;
         }
     return n;
+}
+
+static void svc_slot_assigned(sh_ctx *ctx, int32_t slot, const char *meta, size_t len)
+{
+    pipeline_slot_assigned(ctx, slot, meta, len);
+}
+
+static void svc_slot_revoked(sh_ctx *ctx, int32_t slot)
+{
+    pipeline_slot_revoked(ctx, slot);
+}
+
+static int svc_slot_info(sh_ctx *ctx, int32_t slot, const char **stream, int32_t *partition)
+{
+    pipeline *pl = ctx->pl;
+    if (slot < 0 || (size_t)slot >= pl->nslots)
+        return -1;
+    if (stream)
+        *stream = pl->slots[slot].stream;
+    if (partition)
+        *partition = pl->slots[slot].partition;
+    return 0;
+}
+
+static uint32_t svc_exchange_open(sh_ctx *ctx, const char *name, int32_t *first_slot, uint32_t *source_partitions)
+{
+    return exchange_open(ctx, name, first_slot, source_partitions);
+}
+
+static sh_rc svc_exchange_send(sh_ctx *ctx, int32_t partition, const void *key, size_t klen, const void *val,
+                               size_t vlen)
+{
+    return exchange_send(ctx, partition, key, klen, val, vlen);
 }
 
 const sh_host sh_host_services = {
@@ -190,4 +225,9 @@ const sh_host sh_host_services = {
     .slot = svc_slot,
     .dead_letter = svc_dead_letter,
     .upstream_slots = svc_upstream_slots,
+    .slot_assigned = svc_slot_assigned,
+    .slot_revoked = svc_slot_revoked,
+    .slot_info = svc_slot_info,
+    .exchange_open = svc_exchange_open,
+    .exchange_send = svc_exchange_send,
 };

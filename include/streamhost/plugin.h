@@ -495,7 +495,13 @@ typedef struct sh_plugin {
 
     /** `slot` was taken away from this process: drop every piece of state
      *  derived from it (open windows, watermark trackers) and emit nothing
-     *  more for it.  Called after its durable part was committed. */
+     *  more for it.  Called after its durable part was committed.  When a
+     *  source has no slot left (the host's Kafka source rebalances eagerly:
+     *  every partition is revoked, then the new assignment is read again
+     *  from its committed offsets, as after a restart), the host's
+     *  watermarks downstream start again from INT64_MIN: reset yours once
+     *  you hold no slot, so that the partitions assigned next are judged by
+     *  their own re-read data. */
     void (*slot_revoked)(void *state, int32_t slot);
 
     /** Like settled(), for the records derived from one slot; when NULL the
@@ -506,6 +512,11 @@ typedef struct sh_plugin {
      *  per exchange partition.  Emit results through host->emit as usual.
      *  SH_OK or SH_FATAL (nothing is retried: apply them or fail). */
     sh_rc (*exchange_recv)(void *state, const sh_exchange_msg *msgs, size_t n);
+
+    /** Transforms: names of the exchanges it may open (NULL-terminated, or
+     *  NULL), so that `streamhost check` can say which internal topics a
+     *  run will create; exchange_open() refuses any other name. */
+    const char *const *exchanges;
 } sh_plugin;
 
 /** Size of the descriptor as ABI 1.0 released it: the loader accepts any

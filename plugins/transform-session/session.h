@@ -57,6 +57,9 @@ typedef struct ss_state {
     int64_t wm;      /* operator watermark: sessions with end - 1 <= wm fired */
     int64_t host_wm; /* highest watermark the host handed to watermark() */
     int64_t fence;   /* replay: sessions with end - 1 < fence were delivered before */
+    int64_t *slot_fence; /* per slot, when assigned with one (else `fence`) */
+    size_t nslot_fence;
+    uint32_t nassigned;  /* slots assigned through slot_assigned() */
 
     ss_fields *fields; /* one per distinct input schema */
     size_t nfields, capfields;
@@ -84,5 +87,10 @@ extern const sh_field ss_out_fields[SS_NFIELDS];
  * Sets *late when the event is too late to apply. */
 sh_rc ss_apply(ss_state *st, const sh_record *r, const ss_fields *f,
                int64_t key, int *late);
+
+/* session_slots.c: partition ownership */
+int64_t ss_fence_of(const ss_state *st, int32_t slot);
+void ss_slot_assigned(void *state, int32_t slot, int64_t fence);
+void ss_slot_revoked(void *state, int32_t slot);
 
 #endif

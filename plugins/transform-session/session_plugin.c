@@ -76,7 +76,7 @@ static sh_rc ss_fire(ss_state *st)
         uint32_t idx = ss_due(&st->store, st->wm);
         if (idx == SS_NONE)
             break;
-        if (st->store.tab[idx].end - 1 >= st->fence) {
+        if (st->store.tab[idx].end - 1 >= ss_fence_of(st, st->store.tab[idx].slot)) {
             sh_rc rc = ss_output_add(st, &st->store.tab[idx]);
             if (rc != SH_OK)
                 return rc;
@@ -238,6 +238,7 @@ static void ss_destroy(void *state)
     free(st->fields);
     free(st->late);
     free(st->merge_starts);
+    free(st->slot_fence);
     free(st);
 }
 
@@ -362,6 +363,8 @@ static const sh_plugin ss_plugin = {
     .destroy = ss_destroy,
     .settled = ss_settled,
     .replay_fence = ss_replay_fence,
+    .slot_assigned = ss_slot_assigned,
+    .slot_revoked = ss_slot_revoked,
     .validate = ss_validate,
 };
 

@@ -79,3 +79,10 @@ int ss_clock_watermark(const ss_clock *c, int64_t out_of_orderness,
         *wm = min;
     return any;
 }
+
+void ss_clock_forget(ss_clock *c, int32_t slot)
+{
+    size_t i = (slot >= 0 && slot < SS_CLOCK_MAX_SLOTS) ? (size_t)slot + 1 : 0;
+    if (i < c->n)
+        c->slots[i] = (ss_slot_time){.max_ts = INT64_MIN, .last_ms = INT64_MIN};
+}

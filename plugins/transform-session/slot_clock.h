@@ -30,6 +30,8 @@ int ss_clock_observe(ss_clock *c, int32_t slot, int64_t ts, int64_t now_ms);
 /* `slot` exists upstream (sh_host.upstream_slots): unless already known, it
  * counts from now on, with no event time yet.  0, or -1 out of memory. */
 int ss_clock_announce(ss_clock *c, int32_t slot, int64_t now_ms);
+/* `slot` left this process: it no longer holds the watermark. */
+void ss_clock_forget(ss_clock *c, int32_t slot);
 /* Minimum watermark over the slots heard from within `idleness` ms of
  * `now_ms` (idleness 0: never idle).  Returns 0 and leaves *wm alone when
  * every slot is idle or none was seen. */

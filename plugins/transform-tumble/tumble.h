@@ -36,6 +36,7 @@ uint32_t tb_name_intern(tb_names *t, const char *p, size_t len);
 /* One open 10-second (by default) window. */
 typedef struct tb_window {
     int64_t start;
+    int32_t slot;          /* exchange mode: the source slot of this partial; -1 */
     uint64_t sessions, with_checkout;
     uint32_t *dept_counts; /* by department id */
     uint32_t ndepts;
@@ -63,6 +64,25 @@ typedef struct tb_output {
     size_t text_len, text_cap;
 } tb_output;
 
+/* Exchange mode (tumble_exchange.c): one source partition's part of a
+ * window, as read from the exchange topic. */
+typedef struct tb_dc {
+    uint32_t id, count; /* department id (tb_names), sessions listing it */
+} tb_dc;
+typedef struct tb_partial {
+    int present;
+    uint64_t sessions, with_checkout;
+    tb_dc *dc;
+    uint32_t ndc;
+} tb_partial;
+/* A window waiting in the merge for every source partition. */
+typedef struct tb_mwin {
+    int64_t start;
+    uint32_t x;         /* exchange partition it is read from */
+    int64_t min_offset; /* lowest exchange offset of its partials */
+    tb_partial *parts;  /* by source partition, src_n of them */
+} tb_mwin;
+
 typedef struct tb_state {
     const sh_host *host;
     sh_ctx *ctx;
@@ -86,6 +106,23 @@ typedef struct tb_state {
     size_t capsorted;
     tb_output out;
 
+    /* exchange mode: partials per (window, source partition) through Kafka */
+    int exchange_cfg;       /* TB_EX_AUTO / TB_EX_KAFKA / TB_EX_LOCAL */
+    uint32_t ex_n, src_n;   /* exchange partitions (0: local mode), source partitions */
+    int32_t ex_first;       /* slot of exchange partition 0 */
+    int64_t *src_fence;     /* by slot: fence of a source slot (INT64_MIN none) */
+    uint8_t *src_assigned;  /* by slot */
+    size_t nsrc;
+    int64_t marker_window;  /* window start of the watermark at the last markers */
+    tb_mwin *mw;            /* waiting windows, by start */
+    size_t nmw, capmw;
+    int64_t *progress;      /* [x * src_n + q]: windows of partition q with last <= it are complete */
+    int64_t *mfence;        /* by exchange partition: windows with last < it were emitted */
+    unsigned char *xbuf;
+    size_t xcap;
+    uint64_t *partials_sent, *partials_merged, *markers_sent;
+    int64_t *waiting_gauge, *waiting_parts_gauge;
+
     uint64_t *sessions_in, *counts_out, *departments_out, *late_sessions, *replayed;
     int64_t *open_gauge, *wm_gauge;
 } tb_state;
@@ -104,6 +141,25 @@ int tb_window_add(tb_state *st, int64_t start, const sh_record *r,
 /* Emit every window whose last millisecond is <= st->wm, in start order. */
 sh_rc tb_windows_fire(tb_state *st);
 void tb_windows_free(tb_state *st);
+
+#define TB_EX_AUTO 0
+#define TB_EX_KAFKA 1
+#define TB_EX_LOCAL 2
+
+sh_rc tb_window_emit(tb_state *st, const tb_window *w);
+void tb_window_release(tb_window *w);
+
+/* tumble_exchange.c */
+sh_rc tb_exchange_start(tb_state *st);
+int64_t tb_src_fence(const tb_state *st, int32_t slot);
+sh_rc tb_exchange_partial(tb_state *st, const tb_window *w);
+sh_rc tb_exchange_markers(tb_state *st);
+sh_rc tb_exchange_recv(void *state, const sh_exchange_msg *msgs, size_t n);
+void tb_exchange_held(const tb_state *st, int64_t *min_offset, size_t nslots);
+int64_t tb_slot_settled(void *state, int32_t slot);
+void tb_slot_assigned(void *state, int32_t slot, int64_t fence);
+void tb_slot_revoked(void *state, int32_t slot);
+void tb_exchange_free(tb_state *st);
 
 /* tumble_output.c */
 sh_rc tb_output_counts(tb_state *st, const tb_window *w);

@@ -18,9 +18,14 @@ static const sh_config_key tb_config[] = {
      "INT field of the input; non-zero marks a session with a checkout"},
     {"departments_field", SH_CFG_STRING, "deptList", 0,
      "STRLIST field of the input with the session's departments"},
+    {"exchange", SH_CFG_STRING, "auto", 0,
+     "kafka: aggregate in two steps through the internal topic <group>.<name>.partials, so that any number of "
+     "processes in one consumer group write the documents of one; local: in this process only; auto: kafka when the "
+     "input comes from one Kafka topic, else local"},
     {NULL, 0, NULL, 0, NULL}};
 
 static const char *const tb_outputs[] = {"late", NULL};
+static const char *const tb_exchanges[] = {"partials", NULL};
 
 #define TB_PORT_LATE 1
 
@@ -110,8 +115,11 @@ static sh_rc tb_watermark(void *state, int64_t wm)
     st->wm = wm;
     *st->wm_gauge = wm;
     sh_rc rc = tb_windows_fire(st);
+    if (rc == SH_OK)
+        rc = tb_exchange_markers(st);
     if (rc != SH_OK)
         return rc;
+    /* exchange mode: merged windows may come out later, older than this */
     return st->host->emit_watermark(st->ctx, wm);
 }
 
@@ -124,6 +132,7 @@ static void tb_held(void *state, int64_t *min_offset, size_t nslots)
             if (w->held[s] < min_offset[s])
                 min_offset[s] = w->held[s];
     }
+    tb_exchange_held(st, min_offset, nslots);
 }
 
 static void tb_destroy(void *state)
@@ -132,6 +141,7 @@ static void tb_destroy(void *state)
     if (!st)
         return;
     tb_windows_free(st);
+    tb_exchange_free(st);
     tb_names_free(&st->names);
     tb_output_free(&st->out);
     free(st->fields);
@@ -156,6 +166,7 @@ static const char *tb_name_cfg(const sh_host *host, sh_ctx *ctx, const char *key
 typedef struct tb_values {
     int64_t size;
     const char *checkout_field, *departments_field, *counts_index, *departments_index;
+    int exchange;
 } tb_values;
 
 static sh_rc tb_read_config(const sh_host *host, sh_ctx *ctx, tb_values *c)
@@ -166,6 +177,13 @@ static sh_rc tb_read_config(const sh_host *host, sh_ctx *ctx, tb_values *c)
     c->counts_index = tb_name_cfg(host, ctx, "counts_index");
     c->departments_index = tb_name_cfg(host, ctx, "departments_index");
     int ok = c->checkout_field && c->departments_field && c->counts_index && c->departments_index;
+    const char *ex = host->cfg_str(ctx, "exchange");
+    c->exchange = !ex || !strcmp(ex, "auto") ? TB_EX_AUTO : !strcmp(ex, "kafka") ? TB_EX_KAFKA
+                  : !strcmp(ex, "local") ? TB_EX_LOCAL : -1;
+    if (c->exchange < 0) {
+        host->log(ctx, SH_LOG_ERROR, "%s: exchange '%s' is not auto, kafka or local", host->cfg_where(ctx, "exchange"), ex);
+        ok = 0;
+    }
     if (c->size < 1) {
         host->log(ctx, SH_LOG_ERROR, "%s: size must be at least 1ms (e.g. size = 10s)",
                   host->cfg_where(ctx, "size"));
@@ -193,6 +211,7 @@ static sh_rc tb_init(const sh_host *host, sh_ctx *ctx, void **state)
     st->host = host;
     st->ctx = ctx;
     st->size = c.size;
+    st->exchange_cfg = c.exchange;
     st->checkout_field = c.checkout_field;
     st->departments_field = c.departments_field;
     const char *counts = c.counts_index;
@@ -242,6 +261,11 @@ static void tb_replay_fence(void *state, int64_t fence)
                   (long long)fence);
 }
 
+static sh_rc tb_start(void *state)
+{
+    return tb_exchange_start(state);
+}
+
 static const sh_plugin tb_plugin = {
     SH_PLUGIN_MAGIC,
     .name = "tumble",
@@ -259,6 +283,12 @@ static const sh_plugin tb_plugin = {
     .settled = tb_settled,
     .needed_from = tb_needed_from,
     .replay_fence = tb_replay_fence,
+    .start = tb_start,
+    .exchange_recv = tb_exchange_recv,
+    .slot_assigned = tb_slot_assigned,
+    .slot_revoked = tb_slot_revoked,
+    .slot_settled = tb_slot_settled,
+    .exchanges = tb_exchanges,
     .validate = tb_validate,
 };
 

@@ -21,13 +21,15 @@ int64_t tb_window_last(const tb_state *st, int64_t start)
     return start > INT64_MAX - (st->size - 1) ? INT64_MAX : start + (st->size - 1);
 }
 
-/* The window starting at `start`, created in order when missing. */
-static tb_window *tb_window_get(tb_state *st, int64_t start)
+/* The window starting at `start` (of source slot `slot` in exchange mode,
+ * -1 otherwise), created in (start, slot) order when missing. */
+static tb_window *tb_window_get(tb_state *st, int64_t start, int32_t slot)
 {
     size_t i = st->nwin;
-    while (i > 0 && st->windows[i - 1].start > start) /* new data: near the end */
+    while (i > 0 && (st->windows[i - 1].start > start ||
+                     (st->windows[i - 1].start == start && st->windows[i - 1].slot > slot))) /* new data: near the end */
         i--;
-    if (i > 0 && st->windows[i - 1].start == start)
+    if (i > 0 && st->windows[i - 1].start == start && st->windows[i - 1].slot == slot)
         return &st->windows[i - 1];
     if (st->nwin == st->capwin) {
         size_t cap = st->capwin ? st->capwin * 2 : 8;
@@ -41,6 +43,7 @@ static tb_window *tb_window_get(tb_state *st, int64_t start)
     st->nwin++;
     memset(&st->windows[i], 0, sizeof st->windows[i]);
     st->windows[i].start = start;
+    st->windows[i].slot = slot;
     *st->open_gauge = (int64_t)st->nwin;
     return &st->windows[i];
 }
@@ -87,7 +90,7 @@ static int tb_hold(tb_window *w, int32_t slot, int64_t offset)
 int tb_window_add(tb_state *st, int64_t start, const sh_record *r,
                   const tb_fields *f)
 {
-    tb_window *w = tb_window_get(st, start);
+    tb_window *w = tb_window_get(st, start, st->ex_n ? r->slot : -1);
     if (!w)
         return -1;
     w->sessions++;
@@ -120,7 +123,7 @@ static int tb_dept_cmp(const void *a, const void *b)
 }
 
 /* Emit one window: its counts document, then its departments by name. */
-static sh_rc tb_window_emit(tb_state *st, const tb_window *w)
+sh_rc tb_window_emit(tb_state *st, const tb_window *w)
 {
     sh_rc rc = tb_output_counts(st, w);
     if (rc != SH_OK)
@@ -148,7 +151,7 @@ static sh_rc tb_window_emit(tb_state *st, const tb_window *w)
     return SH_OK;
 }
 
-static void tb_window_release(tb_window *w)
+void tb_window_release(tb_window *w)
 {
     free(w->dept_counts);
     free(w->held);
@@ -159,10 +162,14 @@ sh_rc tb_windows_fire(tb_state *st)
     size_t done = 0;
     sh_rc rc = SH_OK;
     while (done < st->nwin && tb_window_last(st, st->windows[done].start) <= st->wm) {
-        if (tb_window_last(st, st->windows[done].start) >= st->fence)
-            rc = tb_window_emit(st, &st->windows[done]);
-        else
+        const tb_window *w = &st->windows[done];
+        int64_t fence = st->ex_n ? tb_src_fence(st, w->slot) : st->fence;
+        if (tb_window_last(st, w->start) < fence)
             (*st->replayed)++; /* rebuilt after a restart; delivered before it */
+        else if (st->ex_n)
+            rc = tb_exchange_partial(st, w); /* this slot's part goes to the merge */
+        else
+            rc = tb_window_emit(st, w);
         tb_window_release(&st->windows[done]);
         done++;
         if (rc != SH_OK)

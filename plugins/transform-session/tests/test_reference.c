@@ -41,6 +41,7 @@
 #include "../../transform-tumble/tumble_output.c"
 #include "../../transform-tumble/tumble_plugin.c"
 #include "../../transform-tumble/tumble_windows.c"
+#include "../../transform-tumble/tumble_exchange.c"
 #undef streamhost_plugin_entry
 
 #define GAP 1000
