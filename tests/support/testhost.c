@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define TH_MAX_KV 64
 #define TH_MAX_METRICS 64
@@ -35,6 +36,9 @@ struct testhost {
     char scratch[4096];
     int32_t up[64];
     size_t nup;
+    size_t wm_regressions, wm_calls;
+    void **pool; /* th_scratch blocks */
+    size_t npool, cappool;
 };
 
 static void th_log(sh_ctx *ctx, int level, const char *fmt, ...)
@@ -75,6 +79,7 @@ static sh_rc th_emit(sh_ctx *ctx, uint32_t port, const sh_record *recs, size_t n
         r->id = dupn(s->id.ptr, s->id.len);
         r->slot = s->slot;
         r->offset = s->offset;
+        r->wm_at_emit = th->wm;
         uint32_t nf = s->schema->nfields;
         r->values = calloc(nf ? nf : 1, sizeof(sh_value));
         for (uint32_t f = 0; f < nf; f++) {
@@ -97,7 +102,10 @@ static sh_rc th_emit(sh_ctx *ctx, uint32_t port, const sh_record *recs, size_t n
 
 static sh_rc th_emit_wm(sh_ctx *ctx, int64_t wm)
 {
-    ctx->th->wm = wm;
+    testhost *th = ctx->th;
+    if (th->wm_calls++ && wm < th->wm)
+        th->wm_regressions++;
+    th->wm = wm;
     return SH_OK;
 }
 
@@ -411,6 +419,110 @@ size_t th_dead_letters(testhost *th) { return th->ndead; }
 const char *th_last_dead_reason(testhost *th) { return th->dead_reason; }
 void th_set_now(testhost *th, int64_t now_ms) { th->now = now_ms; }
 
+size_t th_watermark_regressions(testhost *th) { return th->wm_regressions; }
+size_t th_watermark_calls(testhost *th) { return th->wm_calls; }
+
+sh_rc th_tick(testhost *th, int64_t now_ms)
+{
+    return th->p->tick ? th->p->tick(th->state, now_ms) : SH_OK;
+}
+
+uint64_t th_seed(const char *name)
+{
+    const char *env = getenv("SH_PROPTEST_SEED");
+    uint64_t seed;
+    if (env && *env) {
+        seed = strtoull(env, NULL, 0);
+    } else {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        seed = ((uint64_t)ts.tv_sec * 1000000007u) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
+    }
+    fprintf(stderr, "%s: seed %llu (repeat with SH_PROPTEST_SEED=%llu)\n", name, (unsigned long long)seed,
+            (unsigned long long)seed);
+    return seed;
+}
+
+int th_rounds(int dflt)
+{
+    const char *env = getenv("SH_PROPTEST_ITERS");
+    int n = env && *env ? atoi(env) : 0;
+    return n > 0 ? n : dflt;
+}
+
+uint64_t th_rand(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+uint64_t th_below(uint64_t *state, uint64_t n)
+{
+    return th_rand(state) % n;
+}
+
+int64_t th_rand_time(uint64_t *st, int64_t base)
+{
+    static const int64_t edges[] = {INT64_MIN, INT64_MIN + 1, INT64_MAX, INT64_MAX - 1, 0, -1, 1};
+    uint64_t k = th_below(st, 100);
+    if (k < 3)
+        return edges[th_below(st, sizeof edges / sizeof edges[0])];
+    if (k < 6)
+        return (int64_t)th_rand(st);
+    int64_t d = (int64_t)th_below(st, 60001) - 30000; /* +-30 s around base */
+    if ((d > 0 && base > INT64_MAX - d) || (d < 0 && base < INT64_MIN - d))
+        return base;
+    return base + d;
+}
+
+void *th_scratch(testhost *th, size_t n)
+{
+    if (th->npool == th->cappool) {
+        th->cappool = th->cappool ? th->cappool * 2 : 64;
+        th->pool = realloc(th->pool, th->cappool * sizeof *th->pool);
+    }
+    void *p = calloc(1, n ? n : 1);
+    th->pool[th->npool++] = p;
+    return p;
+}
+
+void th_scratch_reset(testhost *th)
+{
+    for (size_t i = 0; i < th->npool; i++)
+        free(th->pool[i]);
+    th->npool = 0;
+}
+
+sh_str th_rand_text(testhost *th, uint64_t *st, const char *const *pool, size_t npool)
+{
+    static const char *const pieces[] = {"\"", "\\", "\n", "\t", "\x01", "\x1f", "\x7f", "a", "Z", "9", " ",
+                                         "{", "}", ",", ":", "-", "\xc3\xa9", "\xe2\x82\xac",
+                                         "\xf0\x9f\x98\x80", "N/A"};
+    uint64_t k = th_below(st, 10);
+    if (k == 0)
+        return (sh_str){"", 0};
+    if (npool && k < 7) {
+        const char *p = pool[th_below(st, npool)];
+        return (sh_str){p, strlen(p)};
+    }
+    size_t n = th_below(st, 8) == 0 ? (size_t)th_below(st, 400) : (size_t)th_below(st, 12);
+    char *buf = th_scratch(th, n * 4 + 1);
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (th_below(st, 16) == 0) {
+            buf[len++] = '\0'; /* strings are (pointer, length): NUL is a byte like any other */
+            continue;
+        }
+        const char *p = pieces[th_below(st, sizeof pieces / sizeof pieces[0])];
+        size_t pl = strlen(p);
+        memcpy(buf + len, p, pl);
+        len += pl;
+    }
+    return (sh_str){buf, len};
+}
+
 void th_free(testhost *th)
 {
     if (!th)
@@ -425,5 +537,7 @@ void th_free(testhost *th)
     }
     for (size_t i = 0; i < TH_MAX_KV; i++)
         free(th->lists[i]);
+    th_scratch_reset(th);
+    free(th->pool);
     free(th);
 }

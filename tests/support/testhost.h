@@ -16,6 +16,7 @@ typedef struct th_rec {
     int32_t slot;
     int64_t offset;
     sh_value *values; /* deep copies: strings and lists owned by the test host */
+    int64_t wm_at_emit; /* the plugin's output watermark when it emitted this */
 } th_rec;
 
 typedef struct testhost testhost;
@@ -52,6 +53,36 @@ const char *th_last_dead_reason(testhost *th);
 void th_set_now(testhost *th, int64_t now_ms);
 /* Slots that upstream_slots() reports (default: none). */
 void th_set_upstream_slots(testhost *th, const int32_t *slots, size_t n);
+/* emit_watermark() calls that went below an earlier one (the promise that
+ * watermarks never go back), and all emit_watermark() calls. */
+size_t th_watermark_regressions(testhost *th);
+size_t th_watermark_calls(testhost *th);
+/* Calls the plugin's tick (SH_OK when it has none). */
+sh_rc th_tick(testhost *th, int64_t now_ms);
+
+/* Property tests: a seed from $SH_PROPTEST_SEED, or a fresh one, printed
+ * with `name` so that a failing run can be repeated; $SH_PROPTEST_ITERS
+ * overrides `dflt` rounds. */
+uint64_t th_seed(const char *name);
+int th_rounds(int dflt);
+/* splitmix64: the next pseudo-random number of *state. */
+uint64_t th_rand(uint64_t *state);
+/* Uniform in [0, n) (n > 0). */
+uint64_t th_below(uint64_t *state, uint64_t n);
+
+/* Random inputs for property tests.  A time: mostly near `base` (either
+ * side, so input comes out of order), sometimes anywhere, INT64_MIN,
+ * INT64_MAX or next to them. */
+int64_t th_rand_time(uint64_t *state, int64_t base);
+/* Scratch memory that lives until th_scratch_reset or th_free (records
+ * fed to the plugin point into it). */
+void *th_scratch(testhost *th, size_t n);
+void th_scratch_reset(testhost *th);
+/* A random UTF-8 text in scratch memory: "" , one of `pool` (when npool),
+ * or random bytes of every class: quotes, backslashes, control bytes, NUL,
+ * multibyte characters; up to a few hundred bytes. */
+sh_str th_rand_text(testhost *th, uint64_t *state, const char *const *pool, size_t npool);
+
 /* Calls destroy and frees everything. */
 void th_free(testhost *th);
 #endif
