@@ -323,21 +323,27 @@ static int inflate_body(avro_codec *c, const unsigned char *in, size_t n, size_t
     return 0;
 }
 
-/* Avro long: zigzag varint, at most 10 bytes. */
+/* Avro long: zigzag varint, at most 10 bytes.  The 10th byte carries only
+ * bit 63, so it must be 0 or 1: anything more (or an 11th byte) overflows 64
+ * bits and is corrupt, not a number.  Returns 0, VARINT_TRUNCATED when the
+ * bytes end first, VARINT_OVERFLOW when it does not fit a long. */
+enum { VARINT_TRUNCATED = -1, VARINT_OVERFLOW = -2 };
 static int read_varint(const unsigned char **p, const unsigned char *end, int64_t *out)
 {
     uint64_t v = 0;
     for (int shift = 0; shift < 70; shift += 7) {
         if (*p >= end)
-            return -1;
+            return VARINT_TRUNCATED;
         unsigned char b = *(*p)++;
+        if (shift == 63 && b > 1)
+            return VARINT_OVERFLOW;
         v |= (uint64_t)(b & 0x7f) << shift;
         if (!(b & 0x80)) {
             *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
             return 0;
         }
     }
-    return -1;
+    return VARINT_OVERFLOW; /* unreachable: the 10th byte has no continuation */
 }
 
 int avro_codec_decode(avro_codec *c, framing_t framing, const void *buf, size_t len, sh_value *values,
@@ -400,7 +406,10 @@ int avro_codec_decode(avro_codec *c, framing_t framing, const void *buf, size_t 
         const struct afield *af = &c->af[i];
         if (af->nullable) {
             int64_t br;
-            if (read_varint(&q, end, &br) != 0)
+            int vr = read_varint(&q, end, &br);
+            if (vr == VARINT_OVERFLOW)
+                FAIL("bad_avro: union index of field '%s' overflows 64 bits", c->names[i]);
+            if (vr != 0)
                 FAIL("bad_avro: truncated union index of field '%s'", c->names[i]);
             if (br == af->null_branch) {
                 values[i] = sh_v_null();
@@ -412,7 +421,10 @@ int avro_codec_decode(avro_codec *c, framing_t framing, const void *buf, size_t 
         switch (af->kind) {
         case FK_STRING: {
             int64_t n;
-            if (read_varint(&q, end, &n) != 0)
+            int vr = read_varint(&q, end, &n);
+            if (vr == VARINT_OVERFLOW)
+                FAIL("bad_avro: string length of field '%s' overflows 64 bits", c->names[i]);
+            if (vr != 0)
                 FAIL("bad_avro: truncated string length of field '%s'", c->names[i]);
             if (n < 0 || n > end - q)
                 FAIL("bad_avro: string length %lld of field '%s' exceeds the message", (long long)n, c->names[i]);
@@ -428,7 +440,10 @@ int avro_codec_decode(avro_codec *c, framing_t framing, const void *buf, size_t 
         case FK_LONG:
         case FK_INT: {
             int64_t x;
-            if (read_varint(&q, end, &x) != 0)
+            int vr = read_varint(&q, end, &x);
+            if (vr == VARINT_OVERFLOW)
+                FAIL("bad_avro: number in field '%s' overflows 64 bits", c->names[i]);
+            if (vr != 0)
                 FAIL("bad_avro: truncated number in field '%s'", c->names[i]);
             if (af->kind == FK_INT && (x < INT32_MIN || x > INT32_MAX))
                 FAIL("bad_avro: int field '%s' out of 32-bit range", c->names[i]);

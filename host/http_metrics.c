@@ -1,13 +1,33 @@
-/* http_metrics.c - the operator's window into a running host. */
+/* http_metrics.c - the operator's window into a running host.
+ *
+ * /health is what orchestrators probe to decide whether to restart the
+ * process, so no client may starve it (issue 11: 40 slow or idle
+ * connections used to take every slot of a 32-connection select loop).
+ * libmicrohttpd runs with epoll in one internal thread: slow clients cost a
+ * slot and a file descriptor each, never a thread or a wait, and
+ *   - a connection limit well above any scraper's needs (METRICS_MAX_CONNS,
+ *     lowered to a quarter of RLIMIT_NOFILE so a flood of connections cannot
+ *     take the descriptors Kafka and the dead-letter file need),
+ *   - a per-address limit of half of that, so one misbehaving host cannot
+ *     take the slots of the others (the probe, Prometheus),
+ *   - an inactivity timeout (METRICS_IDLE_TIMEOUT_S) that frees the slots of
+ *     idle and stalled clients: a real client sends its request at once.
+ * MHD's own error lines go through the host's log (see mhd_log). */
 #include "http_metrics.h"
 #include "log.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+
+#define METRICS_MAX_CONNS 256u
+#define METRICS_IDLE_TIMEOUT_S 5u
+#define METRICS_LOG_EVERY_S 10
 
 static struct MHD_Daemon *daemon_;
 static pipeline *pl_;
@@ -142,6 +162,51 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     return respond(c, 404, "text/plain", "not found: try /metrics, /health, /health/live, /health/ready\n", 62);
 }
 
+/* MHD's diagnostics.  A limit reached is the operator's business, as a
+ * warning at most every METRICS_LOG_EVERY_S (a flood must not become a log
+ * flood); the rest (a TCP probe that closes without a request, a client that
+ * stalls) is everyday noise, at debug level. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static time_t last;
+    static unsigned long dropped;
+    char msg[256];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t len = strlen(msg);
+    while (len && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
+        msg[--len] = '\0';
+    if (!strstr(msg, "limit")) {
+        LOG_DEBUG("metrics server: %s", msg);
+        return;
+    }
+    time_t now = time(NULL);
+    pthread_mutex_lock(&mu);
+    if (last && now - last < METRICS_LOG_EVERY_S) {
+        dropped++;
+        pthread_mutex_unlock(&mu);
+        return;
+    }
+    unsigned long n = dropped;
+    dropped = 0;
+    last = now;
+    pthread_mutex_unlock(&mu);
+    if (n)
+        LOG_WARN("metrics server: %s (and %lu more in the last %d s)", msg, n, METRICS_LOG_EVERY_S);
+    else
+        LOG_WARN("metrics server: %s", msg);
+}
+
+static unsigned connection_limit(void)
+{
+    struct rlimit rl;
+    unsigned limit = METRICS_MAX_CONNS;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 4 < limit)
+        limit = rl.rlim_cur / 4 < 16 ? 16 : (unsigned)(rl.rlim_cur / 4);
+    return limit;
+}
+
 int http_metrics_start(pipeline *pl, const char *address)
 {
     if (pl->metrics_port <= 0)
@@ -155,9 +220,11 @@ int http_metrics_start(pipeline *pl, const char *address)
         LOG_ERROR("metrics.address '%s' is not an IPv4 address", address);
         return -1;
     }
-    daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)pl->metrics_port, NULL,
-                               NULL, handler, NULL, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_CONNECTION_LIMIT, 32u,
-                               MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+    unsigned limit = connection_limit();
+    daemon_ = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, (uint16_t)pl->metrics_port, NULL,
+                               NULL, handler, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+                               &sa, MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                               limit / 2, MHD_OPTION_CONNECTION_TIMEOUT, METRICS_IDLE_TIMEOUT_S, MHD_OPTION_END);
     if (!daemon_) {
         LOG_ERROR("cannot serve /metrics on %s:%lld (port in use?); change metrics.port in [streamhost]", address,
                   (long long)pl->metrics_port);

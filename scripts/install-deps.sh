@@ -14,7 +14,7 @@ PKGS=(
   build-essential pkg-config git ca-certificates curl unzip util-linux python3 procps
   librdkafka-dev libavro-dev libcurl4-openssl-dev libinih-dev libcmocka-dev
   libjansson-dev libmicrohttpd-dev zlib1g-dev libssl-dev
-  clang valgrind                       # fuzzing and leak checks
+  clang libclang-rt-14-dev valgrind    # fuzzing (clang + its libFuzzer/ASan runtime) and leak checks
   openjdk-17-jdk-headless maven        # the local Kafka and OpenSearch (fetched from Maven Central)
 )
 $SUDO apt-get update -qq

@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
-# Replays saved crash inputs, then fuzzes each target for a bounded time.
-# A new crash input is copied to tests/fuzz/regressions/<target>/ (commit it
-# with the fix) and fails the run.
+# tests/run-fuzz.sh [SECONDS [FUZZER...]]: for each fuzzer (default: every
+# build/fuzz/fuzz_* the Makefile built; `make fuzz` passes its FUZZERS list),
+# replays saved crash inputs, then fuzzes it for SECONDS (default 60) from its
+# seed corpus tests/fuzz/corpus/<name>/ (and dictionary tests/fuzz/<name>.dict
+# when there is one).  A new crash input is copied to
+# tests/fuzz/regressions/<name>/ (commit it with the fix) and fails the run.
+# Closes with "fuzz: N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 secs=${1:-60}
+shift $(( $# > 0 ? 1 : 0 ))
+bins=("$@")
+if [ ${#bins[@]} -eq 0 ]; then
+  for b in build/fuzz/fuzz_*; do [ -x "$b" ] && bins+=("$b"); done
+fi
+[ ${#bins[@]} -gt 0 ] || { echo "run-fuzz.sh: no fuzzer built (make fuzz builds them)"; exit 1; }
 pass=0; fail=0
-for bin in build/fuzz/fuzz_avro build/fuzz/fuzz_config build/fuzz/fuzz_jsonl; do
+for bin in "${bins[@]}"; do
+  [ -x "$bin" ] || { echo "FAIL $bin: not built"; fail=$((fail+1)); continue; }
   t=$(basename "$bin")
   name=${t#fuzz_}
   reg="tests/fuzz/regressions/$name"
@@ -19,8 +30,10 @@ for bin in build/fuzz/fuzz_avro build/fuzz/fuzz_config build/fuzz/fuzz_jsonl; do
   fi
   work="build/fuzz/corpus-$name"
   mkdir -p "$work" "build/fuzz/artifacts-$name"
+  rm -f "build/fuzz/artifacts-$name"/* # only this run's findings get copied below
   cp -n "tests/fuzz/corpus/$name"/* "$work"/ 2>/dev/null
-  if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  dict=(); [ -f "tests/fuzz/$name.dict" ] && dict=(-dict="tests/fuzz/$name.dict")
+  if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "${dict[@]}" \
        -artifact_prefix="build/fuzz/artifacts-$name/" "$work" >"build/fuzz/$t.log" 2>&1; then
     echo "PASS $t: $(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "build/fuzz/$t.log" | grep -o '[0-9]*$') runs in ${secs}s, corpus $(ls "$work" | wc -l) inputs"
     pass=$((pass+1))

@@ -5,6 +5,7 @@
  * retry.max_attempts exhausted).  Until then its bytes stay in a batch:
  *
  *   connection error, 429, 5xx, other 4xx  -> whole batch again after backoff
+ *                                             (not before Retry-After on 429/503)
  *   413 Request Entity Too Large           -> split in halves, resent now
  *   200 with item errors                   -> 429/5xx items again after
  *                                             backoff, others dead-lettered
@@ -28,13 +29,44 @@ static void resolve(os_sink *s, const os_doc *d)
     s->live_docs--;
 }
 
+/* The dead letter's payload: the document with where it was going, in the
+ * {"_index","_id","_source"} form of the file sink's lines (and of a GET of
+ * the document), so a reader sees which index and id failed and can resend
+ * it as is.  Built from the action line this sink rendered itself:
+ *   {"index":{"_index":"i","_id":"x"}}\n  ->  {"_index":"i","_id":"x","_source":<source>}
+ * Without memory for it, the bare source still goes (better than stopping). */
+static const char *dead_letter_payload(os_sink *s, const os_batch *b, const os_doc *d,
+                                       size_t *len)
+{
+    size_t slen;
+    const char *src = os_doc_source(b, d, &slen);
+    static const char head[] = "{\"index\":";
+    const char *action = b->body.data + d->off;
+    if (d->action_len < sizeof head - 1 + 4 || memcmp(action, head, sizeof head - 1) != 0) {
+        *len = slen;
+        return src;
+    }
+    s->dead.len = 0;
+    sh_buf_add(&s->dead, action + sizeof head - 1, d->action_len - (sizeof head - 1) - 3);
+    sh_buf_puts(&s->dead, ",\"_source\":");
+    sh_buf_add(&s->dead, src, slen);
+    sh_buf_putc(&s->dead, '}');
+    if (s->dead.oom) {
+        s->dead.oom = 0;
+        *len = slen;
+        return src;
+    }
+    *len = s->dead.len;
+    return s->dead.data;
+}
+
 /* Hands one document to the dead-letter output.  If the host cannot take
  * it, the document stays unresolved (never acknowledged) and the pipeline
  * stops, so the source re-reads it after restart. */
 static void dead_letter_doc(os_sink *s, const os_batch *b, const os_doc *d, const char *reason)
 {
     size_t len;
-    const char *src = os_doc_source(b, d, &len);
+    const char *src = dead_letter_payload(s, b, d, &len);
     /* provenance only: the record's values are long gone */
     sh_record origin;
     memset(&origin, 0, sizeof origin);
@@ -63,8 +95,19 @@ void os_dead_letter_batch(os_sink *s, os_batch *b, const char *reason)
 
 /* ---- retries ------------------------------------------------------------- */
 
-/* Schedules b again after backoff, or dead-letters it when attempts run out. */
-static void retry_later(os_sink *s, os_batch *b, const char *why)
+int64_t os_retry_after_hold(os_sink *s, const os_request *rq, long status)
+{
+    if ((status != 429 && status != 503) || rq->retry_after_ms < 0)
+        return 0;
+    int64_t until = s->host->mono_ms(s->ctx) + rq->retry_after_ms;
+    if (until > s->hold_until)
+        s->hold_until = until;
+    return until;
+}
+
+/* Schedules b again after backoff (and not before `earliest`, monotonic ms:
+ * Retry-After), or dead-letters it when attempts run out. */
+static void retry_later(os_sink *s, os_batch *b, const char *why, int64_t earliest)
 {
     b->attempts++;
     uint32_t max = s->cfg.retry_max_attempts;
@@ -79,14 +122,16 @@ static void retry_later(os_sink *s, os_batch *b, const char *why)
     (*s->m.retries)++;
     b->not_before = s->host->mono_ms(s->ctx) +
                     os_backoff_ms(b->attempts, s->cfg.retry_initial_ms, s->cfg.retry_max_ms, &s->rng);
+    if (b->not_before < earliest)
+        b->not_before = earliest;
     os_queue_push_front(&s->pending, b);
 }
 
-static void fail_request(os_sink *s, os_batch *b, long status, const char *why)
+static void fail_request(os_sink *s, os_batch *b, long status, const char *why, int64_t earliest)
 {
     (*s->m.request_failures)++;
     os_note_failure(s, "bulk request", status, why);
-    retry_later(s, b, why);
+    retry_later(s, b, why, earliest);
 }
 
 /* ---- per-item results ----------------------------------------------------- */
@@ -139,7 +184,7 @@ static void complete_items(os_sink *s, os_request *rq, os_batch *b)
     long ok = os_bulk_response_parse(rq->resp.data, rq->resp.len, b->ndocs, on_item, &w, err,
                                       sizeof err);
     if (ok < 0) {
-        fail_request(s, b, 0, err);
+        fail_request(s, b, 0, err, 0);
         return;
     }
     indexed_until(&w, b->ndocs);
@@ -153,7 +198,7 @@ static void complete_items(os_sink *s, os_request *rq, os_batch *b)
         w.retry->attempts = b->attempts;
         os_batch_account(s, w.retry);
         os_note_failure(s, "bulk request (some documents)", 429, w.first_retry_why);
-        retry_later(s, w.retry, w.first_retry_why);
+        retry_later(s, w.retry, w.first_retry_why, 0);
     }
     os_batch_release(s, b);
 }
@@ -191,7 +236,7 @@ static void split_batch(os_sink *s, os_batch *b)
             os_batch_release(s, first);
         if (second)
             os_batch_release(s, second);
-        retry_later(s, b, "413, and no memory to split the batch");
+        retry_later(s, b, "413, and no memory to split the batch", 0);
         return;
     }
     first->attempts = second->attempts = b->attempts;
@@ -219,7 +264,7 @@ void os_delivery_complete(os_sink *s, os_request *rq, CURLcode cc, long status)
     char why[400];
     if (cc != CURLE_OK) {
         snprintf(why, sizeof why, "%s", rq->errbuf[0] ? rq->errbuf : curl_easy_strerror(cc));
-        fail_request(s, b, 0, why);
+        fail_request(s, b, 0, why, 0);
     } else if (status == 413) {
         split_batch(s, b);
     } else if (status >= 200 && status < 300) {
@@ -227,8 +272,13 @@ void os_delivery_complete(os_sink *s, os_request *rq, CURLcode cc, long status)
     } else {
         char sum[300];
         os_error_summary(rq->resp.data, rq->resp.len, sum, sizeof sum);
-        snprintf(why, sizeof why, "HTTP %ld %s", status, sum);
-        fail_request(s, b, status, why);
+        int64_t earliest = os_retry_after_hold(s, rq, status);
+        if (earliest)
+            snprintf(why, sizeof why, "HTTP %ld %s; waiting %.1f s as the cluster asked (Retry-After)",
+                     status, sum, (double)rq->retry_after_ms / 1000.0);
+        else
+            snprintf(why, sizeof why, "HTTP %ld %s", status, sum);
+        fail_request(s, b, status, why, earliest);
     }
 }
 
@@ -237,6 +287,8 @@ void os_delivery_complete(os_sink *s, os_request *rq, CURLcode cc, long status)
 void os_dispatch(os_sink *s)
 {
     int64_t now = s->host->mono_ms(s->ctx);
+    if (now < s->hold_until)
+        return; /* the cluster asked for a pause (Retry-After) */
     if (!s->templates_ready) {
         for (int i = 0; i < OS_NTEMPLATES && s->in_flight < s->nreqs; i++) {
             os_template *t = &s->templates[i];

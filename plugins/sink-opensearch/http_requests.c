@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #ifndef SH_VERSION
 #define SH_VERSION "dev"
@@ -35,6 +37,22 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
     return rq->resp.oom ? 0 : len;
 }
 
+/* Headers: only Retry-After matters (to 429 and 503, see delivery.c). */
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+    os_request *rq = arg;
+    size_t len = size * n;
+    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+        rq->retry_after_ms = -1; /* a new response's status line */
+    } else if (len > 12 && strncasecmp(p, "retry-after:", 12) == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        rq->retry_after_ms = os_retry_after_ms(p + 12, len - 12,
+                                               (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    }
+    return len;
+}
+
 static int setup_handle(os_sink *s, os_request *rq)
 {
     const os_config *c = &s->cfg;
@@ -47,6 +65,8 @@ static int setup_handle(os_sink *s, os_request *rq)
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, rq);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, rq);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, rq->errbuf);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
@@ -209,6 +229,7 @@ static int start(os_sink *s, os_request *rq, const char *method, const char *rel
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
     rq->errbuf[0] = '\0';
+    rq->retry_after_ms = -1;
     rq->resp.len = 0;
     rq->resp.oom = 0;
     if (curl_multi_add_handle(s->multi, e) != CURLM_OK) {

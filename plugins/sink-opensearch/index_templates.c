@@ -98,6 +98,9 @@ void os_template_complete(os_sink *s, os_request *rq, CURLcode cc, long status)
                                       &s->rng);
         t->state = OS_TPL_WAITING;
         t->not_before = s->host->mono_ms(s->ctx) + delay;
+        int64_t earliest = os_retry_after_hold(s, rq, status);
+        if (t->not_before < earliest)
+            t->not_before = earliest;
         char subject[160];
         snprintf(subject, sizeof subject, "installing index template %s (documents wait for it)",
                  name);

@@ -44,9 +44,13 @@ typedef struct os_config {
     char *aws_access_key, *aws_secret_key, *aws_session_token; /* wiped on free */
 } os_config;
 
-/* Reads and checks every key; on a mistake logs one line naming the key's
- * place and the fix, and returns -1. */
+/* Reads and checks every key; on mistakes logs one line for each, naming
+ * the key's place (FILE:LINE) and the fix, and returns -1.  Also logs the
+ * warnings (credentials in the url, tls.verify = false, SigV4 over http). */
 int os_config_load(os_config *c, const sh_host *host, sh_ctx *ctx);
+/* The plugin's validate callback (`streamhost check`): the same checks, the
+ * same lines, no warnings, nothing kept.  SH_OK or SH_FATAL. */
+sh_rc os_config_validate(const sh_host *host, sh_ctx *ctx);
 void os_config_free(os_config *c);
 
 extern const sh_config_key os_config_keys[];
@@ -90,6 +94,13 @@ void ack_ledger_free(ack_ledger *l);
 int64_t os_backoff_ms(uint32_t attempt, int64_t initial_ms, int64_t max_ms, uint64_t *rng);
 /* xorshift64*: cheap, good enough to spread retries; never 0 state. */
 uint64_t os_rand64(uint64_t *state);
+
+/* The longest wait a Retry-After header can impose. */
+#define OS_RETRY_AFTER_MAX_MS 60000
+/* A Retry-After value (RFC 9110: delay-seconds or an HTTP-date; len bytes,
+ * surrounding whitespace allowed) as ms to wait from now_ms (epoch ms),
+ * clamped to [0, OS_RETRY_AFTER_MAX_MS]; -1 when it is neither. */
+int64_t os_retry_after_ms(const char *value, size_t len, int64_t now_ms);
 
 /* ------------------------------------------------------------------------ */
 /* Batches of documents (bulk_body.c)                                         */
@@ -175,9 +186,16 @@ typedef void (*os_item_fn)(void *arg, size_t index, int status, const char *type
 /* Parses a _bulk response for a request of `ndocs` documents.  Returns the
  * number of successful items (calling fn for each other one), or -1 when the
  * body is not a bulk response for that request (err says why); then no item
- * may be trusted and the whole request must be retried. */
+ * may be trusted and the whole request must be retried.  A bulk response
+ * has exactly ndocs items, each {"index":{"status":N,...}}: "errors":false
+ * without them is not one.  An item that does not answer the index action
+ * with an HTTP status goes to fn as status 500, type "unreadable_item". */
 long os_bulk_response_parse(const char *body, size_t len, size_t ndocs, os_item_fn fn,
                             void *arg, char *err, size_t errlen);
+/* The same without the fast path for the compact all-success answer (the
+ * tests and the fuzzer check that both read every input alike). */
+long os_bulk_response_parse_full(const char *body, size_t len, size_t ndocs, os_item_fn fn,
+                                 void *arg, char *err, size_t errlen);
 
 /* Extracts "<type>: <reason>" from an OpenSearch error response body
  * ({"error":{"type":..,"reason":..},"status":..}) into out, or a sanitised
@@ -262,6 +280,7 @@ typedef struct os_request {
     int template_idx;     /* template PUT, or -1 */
     size_t sent_bytes;    /* body bytes on the wire (in_flight_bytes gauge) */
     int64_t started_ms;
+    int64_t retry_after_ms; /* the answer's Retry-After as ms, or -1 */
     int busy;
     char errbuf[CURL_ERROR_SIZE];
 } os_request;
@@ -301,7 +320,9 @@ typedef struct os_sink {
     int fail_logged;              /* a failure line awaits its recovery line */
     int fail_logged_config;       /* ... and it was a 4xx configuration problem */
     int warned_413;
+    int64_t hold_until;           /* monotonic ms: no request before (Retry-After) */
     sh_buf url;                   /* scratch: a request's URL */
+    sh_buf dead;                  /* scratch: a dead letter's payload */
 } os_sink;
 
 /* http_requests.c: request slots, building and signing requests, curl. */
@@ -334,6 +355,9 @@ void os_template_complete(os_sink *s, os_request *rq, CURLcode cc, long status);
 int os_templates_settled(const os_sink *s);
 
 /* delivery.c: results, retries, dead letters, dispatch. */
+/* For a 429 or 503 answer with Retry-After: holds every request to the
+ * cluster until then and returns that moment (monotonic ms); else 0. */
+int64_t os_retry_after_hold(os_sink *s, const os_request *rq, long status);
 /* Starts whatever may start now: templates first, then due batches. */
 void os_dispatch(os_sink *s);
 /* One full step: run curl, dispatch, run curl again. */

@@ -48,11 +48,24 @@ const sh_config_key os_config_keys[] = {
      "SigV4 service name: es (Amazon OpenSearch Service) or aoss (Serverless)"},
     {NULL, 0, NULL, 0, NULL}};
 
+/* Every check of a value lives below, once: init() (os_config_load) and
+ * validate() (os_config_validate, what `streamhost check` runs) both go
+ * through config_read, so check refuses exactly what run refuses.  Each
+ * mistake is one line naming FILE:LINE, the key and the fix, and reading
+ * goes on after a mistake so that one pass reports all of them. */
+typedef struct reader {
+    const sh_host *host;
+    sh_ctx *ctx;
+    int bad;  /* mistakes reported so far */
+    int warn; /* also log warnings (init does; validate leaves them to it) */
+} reader;
+
 #define BAD(key, ...)                                                           \
     do {                                                                        \
-        host->log(ctx, SH_LOG_ERROR, "%s: " key ": " __VA_ARGS__);              \
-        return -1;                                                              \
+        rd->host->log(rd->ctx, SH_LOG_ERROR, "%s: " key ": " __VA_ARGS__);      \
+        rd->bad++;                                                              \
     } while (0)
+#define WHERE(key) rd->host->cfg_where(rd->ctx, key)
 
 static char *dup_or_null(const char *s)
 {
@@ -70,20 +83,26 @@ static void wipe_free(char *s)
 }
 
 /* Splits the url into the parts requests need; rejects what cannot work. */
-static int load_url(os_config *c, const sh_host *host, sh_ctx *ctx, const char *url)
+static void read_url(os_config *c, reader *rd, const char *url)
 {
-    const char *where = host->cfg_where(ctx, "url");
+    const sh_host *host = rd->host;
+    sh_ctx *ctx = rd->ctx;
+    const char *where = WHERE("url");
     char red[512];
-    os_redact_url(url, red, sizeof red);
+    os_redact_url(url ? url : "", red, sizeof red);
     c->url_redacted = strdup(red);
 
     CURLU *u = curl_url();
-    if (!u)
-        return -1;
-    int rc = -1;
+    if (!u || !c->url_redacted) {
+        host->log(ctx, SH_LOG_ERROR, "out of memory reading url");
+        rd->bad++;
+        curl_url_cleanup(u);
+        return;
+    }
+    int ok = 0;
     char *scheme = NULL, *hostname = NULL, *port = NULL, *path = NULL, *query = NULL,
          *user = NULL, *pass = NULL;
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
+    if (!url || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
         host->log(ctx, SH_LOG_ERROR,
                   "%s: url: '%s' is not a URL; write it like http://localhost:9200", where, red);
         goto out;
@@ -98,6 +117,11 @@ static int load_url(os_config *c, const sh_host *host, sh_ctx *ctx, const char *
     if (!scheme || (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)) {
         host->log(ctx, SH_LOG_ERROR, "%s: url: '%s' must start with http:// or https://", where,
                   red);
+        goto out;
+    }
+    if (!hostname || !*hostname) {
+        host->log(ctx, SH_LOG_ERROR, "%s: url: '%s' names no host; write it like "
+                  "http://localhost:9200", where, red);
         goto out;
     }
     if (query) {
@@ -118,18 +142,20 @@ static int load_url(os_config *c, const sh_host *host, sh_ctx *ctx, const char *
         c->auth = OS_AUTH_BASIC;
         c->username = dup_or_null(user ? user : "");
         c->password = dup_or_null(pass ? pass : "");
-        host->log(ctx, SH_LOG_WARN,
-                  "%s: url: credentials in the url are used for basic auth; prefer username "
-                  "and password_env so the password stays out of the config",
-                  where);
+        if (rd->warn)
+            host->log(ctx, SH_LOG_WARN,
+                      "%s: url: credentials in the url are used for basic auth; prefer username "
+                      "and password_env so the password stays out of the config",
+                      where);
     }
     size_t plen = path ? strlen(path) : 0;
     while (plen > 0 && path[plen - 1] == '/')
         plen--;
     c->base_path = malloc(plen + 1);
     if (!c->base_path)
-        goto out;
-    memcpy(c->base_path, path, plen);
+        goto oom;
+    if (plen)
+        memcpy(c->base_path, path, plen);
     c->base_path[plen] = '\0';
 
     /* The Host header curl sends: the port only when not the scheme's
@@ -142,15 +168,20 @@ static int load_url(os_config *c, const sh_host *host, sh_ctx *ctx, const char *
     size_t bl = strlen(scheme) + hl + plen + 8;
     c->base_url = malloc(bl);
     if (!c->host_header || !c->base_url)
-        goto out;
+        goto oom;
     if (default_port)
         snprintf(c->host_header, hl, "%s", hostname);
     else
         snprintf(c->host_header, hl, "%s:%s", hostname, port);
     snprintf(c->base_url, bl, "%s://%s%s%s%s", scheme, hostname, port ? ":" : "",
              port ? port : "", c->base_path);
-    rc = 0;
+    ok = 1;
+    goto out;
+oom:
+    host->log(ctx, SH_LOG_ERROR, "out of memory reading url");
 out:
+    if (!ok)
+        rd->bad++;
     curl_free(scheme);
     curl_free(hostname);
     curl_free(port);
@@ -162,72 +193,76 @@ out:
         curl_free(pass);
     }
     curl_url_cleanup(u);
-    return rc;
 }
 
-static int load_auth(os_config *c, const sh_host *host, sh_ctx *ctx)
+static void read_auth(os_config *c, reader *rd)
 {
-    const char *auth = host->cfg_str(ctx, "auth");
-    if (strcmp(auth, "none") == 0)
+    const char *auth = rd->host->cfg_str(rd->ctx, "auth");
+    if (!auth || strcmp(auth, "none") == 0)
         c->auth = OS_AUTH_NONE;
     else if (strcmp(auth, "basic") == 0)
         c->auth = OS_AUTH_BASIC;
     else if (strcmp(auth, "aws_sigv4") == 0)
         c->auth = OS_AUTH_SIGV4;
     else
-        BAD("auth", "'%s' is not one of none, basic, aws_sigv4", host->cfg_where(ctx, "auth"),
-            auth);
-    return 0;
+        BAD("auth", "'%s' is not one of none, basic, aws_sigv4", WHERE("auth"), auth);
 }
 
 /* Secrets come from the environment, never from the config file. */
-static int load_credentials(os_config *c, const sh_host *host, sh_ctx *ctx)
+static void read_credentials(os_config *c, reader *rd)
 {
+    const sh_host *host = rd->host;
+    sh_ctx *ctx = rd->ctx;
     if (c->auth == OS_AUTH_BASIC && !c->password) {
         const char *user = host->cfg_str(ctx, "username");
         const char *env = host->cfg_str(ctx, "password_env");
+        const char *pw = env && *env ? getenv(env) : NULL;
         if (!user || !*user)
-            BAD("username", "auth = basic needs a username", host->cfg_where(ctx, "username"));
+            BAD("username", "auth = basic needs a username", WHERE("username"));
         if (!env || !*env)
             BAD("password_env", "name the environment variable that holds the password",
-                host->cfg_where(ctx, "password_env"));
-        const char *pw = getenv(env);
-        if (!pw)
+                WHERE("password_env"));
+        else if (!pw)
             BAD("password_env",
                 "auth = basic reads the password from environment variable %s, which is not set",
-                host->cfg_where(ctx, "password_env"), env);
-        c->username = strdup(user);
-        c->password = strdup(pw);
+                WHERE("password_env"), env);
+        if (user && *user && pw) {
+            c->username = strdup(user);
+            c->password = strdup(pw);
+        }
     }
     if (c->auth == OS_AUTH_SIGV4) {
         const char *region = host->cfg_str(ctx, "aws.region");
         const char *svc = host->cfg_str(ctx, "aws.service");
         if (!region || !*region)
             BAD("aws.region", "auth = aws_sigv4 needs the domain's region, e.g. us-east-1",
-                host->cfg_where(ctx, "aws.region"));
-        if (strcmp(svc, "es") != 0 && strcmp(svc, "aoss") != 0)
+                WHERE("aws.region"));
+        if (!svc || (strcmp(svc, "es") != 0 && strcmp(svc, "aoss") != 0))
             BAD("aws.service",
                 "'%s' is not es (OpenSearch Service domains) or aoss (Serverless collections)",
-                host->cfg_where(ctx, "aws.service"), svc);
+                WHERE("aws.service"), svc ? svc : "");
         const char *ak = getenv("AWS_ACCESS_KEY_ID");
         const char *sk = getenv("AWS_SECRET_ACCESS_KEY");
         const char *tok = getenv("AWS_SESSION_TOKEN");
-        if (!ak || !*ak || !sk || !*sk)
+        if (!ak || !*ak || !sk || !*sk) {
             BAD("auth",
                 "auth = aws_sigv4 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the "
                 "environment (and AWS_SESSION_TOKEN for temporary credentials)",
-                host->cfg_where(ctx, "auth"));
+                WHERE("auth"));
+            return;
+        }
         c->aws_region = region;
         c->aws_service = svc;
         c->aws_access_key = strdup(ak);
         c->aws_secret_key = strdup(sk);
         c->aws_session_token = (tok && *tok) ? strdup(tok) : NULL;
     }
-    return 0;
 }
 
-static int load_limits(os_config *c, const sh_host *host, sh_ctx *ctx)
+static void read_limits(os_config *c, reader *rd)
 {
+    const sh_host *host = rd->host;
+    sh_ctx *ctx = rd->ctx;
     int64_t docs = host->cfg_int(ctx, "batch.max_docs");
     int64_t bytes = host->cfg_int(ctx, "batch.max_bytes");
     int64_t flight = host->cfg_int(ctx, "max_in_flight");
@@ -240,54 +275,57 @@ static int load_limits(os_config *c, const sh_host *host, sh_ctx *ctx)
 
     if (docs < 1 || docs > 1000000)
         BAD("batch.max_docs", "%lld is out of range; use 1..1000000 (e.g. 5000)",
-            host->cfg_where(ctx, "batch.max_docs"), (long long)docs);
+            WHERE("batch.max_docs"), (long long)docs);
     /* Offsets inside a batch are 32-bit; the cluster refuses far less. */
-    if (bytes < 1024 || bytes > (int64_t)1 << 30)
+    int bytes_ok = bytes >= 1024 && bytes <= (int64_t)1 << 30;
+    if (!bytes_ok)
         BAD("batch.max_bytes", "%lld is out of range; use 1KiB..1GiB (e.g. 5MiB)",
-            host->cfg_where(ctx, "batch.max_bytes"), (long long)bytes);
+            WHERE("batch.max_bytes"), (long long)bytes);
     if (flight < 1 || flight > 64)
-        BAD("max_in_flight", "%lld is out of range; use 1..64", host->cfg_where(ctx, "max_in_flight"),
+        BAD("max_in_flight", "%lld is out of range; use 1..64", WHERE("max_in_flight"),
             (long long)flight);
-    if (buffer < bytes)
+    if (bytes_ok && buffer < bytes)
         BAD("buffer.max_bytes", "must be at least batch.max_bytes (%lld bytes)",
-            host->cfg_where(ctx, "buffer.max_bytes"), (long long)bytes);
+            WHERE("buffer.max_bytes"), (long long)bytes);
     if (attempts < 0 || attempts > 1000000)
         BAD("retry.max_attempts", "%lld is out of range; use 0 (forever) or a count",
-            host->cfg_where(ctx, "retry.max_attempts"), (long long)attempts);
+            WHERE("retry.max_attempts"), (long long)attempts);
     if (c->flush_interval_ms < 1)
-        BAD("flush_interval", "must be at least 1ms", host->cfg_where(ctx, "flush_interval"));
+        BAD("flush_interval", "must be at least 1ms", WHERE("flush_interval"));
     if (c->retry_initial_ms < 1)
-        BAD("retry.initial", "must be at least 1ms", host->cfg_where(ctx, "retry.initial"));
-    if (c->retry_max_ms < c->retry_initial_ms)
-        BAD("retry.max", "must not be shorter than retry.initial", host->cfg_where(ctx, "retry.max"));
+        BAD("retry.initial", "must be at least 1ms", WHERE("retry.initial"));
+    else if (c->retry_max_ms < c->retry_initial_ms)
+        BAD("retry.max", "must not be shorter than retry.initial", WHERE("retry.max"));
     if (c->timeout_ms < 100)
-        BAD("timeout", "must be at least 100ms", host->cfg_where(ctx, "timeout"));
+        BAD("timeout", "must be at least 100ms", WHERE("timeout"));
     c->batch_max_docs = (size_t)docs;
     c->batch_max_bytes = (size_t)bytes;
     c->max_in_flight = (size_t)flight;
     c->buffer_max_bytes = (uint64_t)buffer;
     c->retry_max_attempts = (uint32_t)attempts;
-    return 0;
 }
 
-int os_config_load(os_config *c, const sh_host *host, sh_ctx *ctx)
+static int config_read(os_config *c, const sh_host *host, sh_ctx *ctx, int warn)
 {
+    reader r = {host, ctx, 0, warn}, *rd = &r;
     memset(c, 0, sizeof *c);
-    if (load_auth(c, host, ctx) != 0 || load_limits(c, host, ctx) != 0)
-        return -1;
+    read_auth(c, rd);
+    read_limits(c, rd);
     const char *compress = host->cfg_str(ctx, "compress");
-    if (strcmp(compress, "gzip") == 0)
+    if (compress && strcmp(compress, "gzip") == 0)
         c->gzip = 1;
-    else if (strcmp(compress, "none") != 0)
-        BAD("compress", "'%s' is not gzip or none", host->cfg_where(ctx, "compress"), compress);
+    else if (!compress || strcmp(compress, "none") != 0)
+        BAD("compress", "'%s' is not gzip or none", WHERE("compress"), compress ? compress : "");
 
     const char *prefix = host->cfg_str(ctx, "index_prefix");
     c->index_prefix = prefix ? prefix : "";
     for (const char *p = c->index_prefix; *p; p++)
-        if ((*p >= 'A' && *p <= 'Z') || strchr("\\/*?\"<>| ,#:", *p))
+        if ((*p >= 'A' && *p <= 'Z') || strchr("\\/*?\"<>| ,#:", *p)) {
             BAD("index_prefix",
                 "'%s' cannot start an index name (lowercase, no spaces or \\/*?\"<>|,#:)",
-                host->cfg_where(ctx, "index_prefix"), c->index_prefix);
+                WHERE("index_prefix"), c->index_prefix);
+            break;
+        }
 
     c->templates = (int)host->cfg_int(ctx, "templates");
     c->tls_verify = (int)host->cfg_int(ctx, "tls.verify");
@@ -297,23 +335,37 @@ int os_config_load(os_config *c, const sh_host *host, sh_ctx *ctx)
     if (c->tls_ca_file) {
         FILE *f = fopen(c->tls_ca_file, "r");
         if (!f)
-            BAD("tls.ca_file", "cannot read '%s'; give a readable PEM file",
-                host->cfg_where(ctx, "tls.ca_file"), c->tls_ca_file);
-        fclose(f);
+            BAD("tls.ca_file", "cannot read '%s'; give a readable PEM file", WHERE("tls.ca_file"),
+                c->tls_ca_file);
+        else
+            fclose(f);
     }
-    if (load_url(c, host, ctx, host->cfg_str(ctx, "url")) != 0)
-        return -1;
-    if (load_credentials(c, host, ctx) != 0)
-        return -1;
-    if (c->auth == OS_AUTH_SIGV4 && strncmp(c->base_url, "https://", 8) != 0)
-        host->log(ctx, SH_LOG_WARN,
-                  "%s: url: aws_sigv4 over plain http; AWS endpoints need https",
-                  host->cfg_where(ctx, "url"));
-    if (!c->tls_verify)
-        host->log(ctx, SH_LOG_WARN,
-                  "%s: tls.verify = false: the server's identity is not checked; never in production",
-                  host->cfg_where(ctx, "tls.verify"));
-    return 0;
+    read_url(c, rd, host->cfg_str(ctx, "url"));
+    read_credentials(c, rd);
+    if (warn && !rd->bad) {
+        if (c->auth == OS_AUTH_SIGV4 && strncmp(c->base_url, "https://", 8) != 0)
+            host->log(ctx, SH_LOG_WARN, "%s: url: aws_sigv4 over plain http; AWS endpoints need https",
+                      WHERE("url"));
+        if (!c->tls_verify)
+            host->log(ctx, SH_LOG_WARN,
+                      "%s: tls.verify = false: the server's identity is not checked; never in "
+                      "production",
+                      WHERE("tls.verify"));
+    }
+    return rd->bad ? -1 : 0;
+}
+
+int os_config_load(os_config *c, const sh_host *host, sh_ctx *ctx)
+{
+    return config_read(c, host, ctx, 1);
+}
+
+sh_rc os_config_validate(const sh_host *host, sh_ctx *ctx)
+{
+    os_config c;
+    int rc = config_read(&c, host, ctx, 0);
+    os_config_free(&c);
+    return rc == 0 ? SH_OK : SH_FATAL;
 }
 
 void os_config_free(os_config *c)

@@ -169,6 +169,8 @@ static int64_t next_due(os_sink *s, int64_t now)
     for (int i = 0; !s->templates_ready && i < OS_NTEMPLATES; i++)
         if (s->templates[i].state == OS_TPL_WAITING && s->templates[i].not_before < due)
             due = s->templates[i].not_before;
+    if (due < s->hold_until)
+        due = s->hold_until;
     return due < now ? now : due;
 }
 
@@ -249,6 +251,7 @@ static void sink_destroy(void *state)
     if (s->z_ready)
         deflateEnd(&s->z);
     sh_buf_free(&s->url);
+    sh_buf_free(&s->dead);
     os_config_free(&s->cfg);
     free(s);
 }
@@ -270,6 +273,7 @@ static const sh_plugin opensearch_sink = {
     .busy = sink_busy,
     .stop = sink_stop,
     .destroy = sink_destroy,
+    .validate = os_config_validate,
 };
 
 SH_PLUGIN_EXPORT(opensearch_sink)

@@ -164,6 +164,68 @@ static void test_fuzz_regression_negative_length(void **st)
     expect_reason(FRAMING_BARE, huge, sizeof huge, "bad_avro");
 }
 
+/* Issue 11 K: a long is at most 10 varint bytes, and the 10th holds only
+ * bit 63 (0x00 or 0x01).  A 10th byte above 1 overflows 64 bits: such an
+ * eventtimestamp decoded as INT64_MIN.  It is a bad_avro dead letter, named
+ * for what it is; the largest real values still decode. */
+static size_t with_timestamp(const unsigned char *ts, size_t tslen, unsigned char *out)
+{
+    sh_buf u = {0};
+    encode(FRAMING_BARE, 0, &u);
+    /* bare body: ip (1-byte length 0x16 + 11 bytes), then eventtimestamp */
+    const unsigned char *p = (const unsigned char *)u.data;
+    assert_int_equal(p[0], 0x16);
+    size_t old = 0;
+    while (p[12 + old] & 0x80)
+        old++;
+    old++;
+    memcpy(out, p, 12);
+    memcpy(out + 12, ts, tslen);
+    memcpy(out + 12 + tslen, p + 12 + old, u.len - 12 - old);
+    size_t n = u.len - old + tslen;
+    sh_buf_free(&u);
+    return n;
+}
+
+static void test_varint_overflow(void **st)
+{
+    (void)st;
+    unsigned char msg[128];
+    sh_value v[8];
+    char reason[256];
+    arena a = {0};
+    const unsigned char over[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f};
+    size_t n = with_timestamp(over, sizeof over, msg);
+    assert_int_equal(avro_codec_decode(codec, FRAMING_BARE, msg, n, v, &a, reason, sizeof reason), -1);
+    assert_string_equal(reason, "bad_avro: number in field 'eventtimestamp' overflows 64 bits");
+    const unsigned char two[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02};
+    n = with_timestamp(two, sizeof two, msg);
+    assert_int_equal(avro_codec_decode(codec, FRAMING_BARE, msg, n, v, &a, reason, sizeof reason), -1);
+    assert_string_equal(reason, "bad_avro: number in field 'eventtimestamp' overflows 64 bits");
+    /* 11 bytes: longer than any long */
+    const unsigned char eleven[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x81, 0x00};
+    n = with_timestamp(eleven, sizeof eleven, msg);
+    assert_int_equal(avro_codec_decode(codec, FRAMING_BARE, msg, n, v, &a, reason, sizeof reason), -1);
+    assert_string_equal(reason, "bad_avro: number in field 'eventtimestamp' overflows 64 bits");
+    /* the extremes are real longs: zigzag 2^64-1 is INT64_MIN, 2^64-2 INT64_MAX */
+    const unsigned char min[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    n = with_timestamp(min, sizeof min, msg);
+    assert_int_equal(avro_codec_decode(codec, FRAMING_BARE, msg, n, v, &a, reason, sizeof reason), 0);
+    assert_true(v[1].u.i == INT64_MIN);
+    const unsigned char max[] = {0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    n = with_timestamp(max, sizeof max, msg);
+    assert_int_equal(avro_codec_decode(codec, FRAMING_BARE, msg, n, v, &a, reason, sizeof reason), 0);
+    assert_true(v[1].u.i == INT64_MAX);
+    /* a truncated one still says so */
+    n = with_timestamp(two, 5, msg);
+    assert_int_equal(avro_codec_decode(codec, FRAMING_BARE, msg, 17, v, &a, reason, sizeof reason), -1);
+    /* and a string length or union index can overflow as well */
+    unsigned char bad_len[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f};
+    assert_int_equal(avro_codec_decode(codec, FRAMING_BARE, bad_len, 12, v, &a, reason, sizeof reason), -1);
+    assert_string_equal(reason, "bad_avro: string length of field 'ip' overflows 64 bits");
+    arena_free(&a);
+}
+
 static void test_utf8(void **st)
 {
     (void)st;
@@ -203,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_fuzz_regression_negative_length),
+        cmocka_unit_test(test_varint_overflow),
         cmocka_unit_test(test_bad_schema_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

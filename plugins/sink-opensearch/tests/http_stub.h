@@ -14,11 +14,13 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -30,6 +32,7 @@ typedef struct stub_resp {
     int status;       /* HTTP status; 0 = close the connection without answering */
     const char *body; /* NULL: the automatic answer for this request */
     int delay_ms;     /* wait this long before answering */
+    const char *headers; /* extra header lines, each ending in "\r\n", or NULL */
 } stub_resp;
 
 typedef struct stub_req {
@@ -41,6 +44,7 @@ typedef struct stub_req {
     char *raw_body; /* as received */
     size_t raw_len;
     int gzipped;
+    int64_t at_ms; /* CLOCK_MONOTONIC ms when the request had fully arrived */
 } stub_req;
 
 typedef struct http_stub {
@@ -169,6 +173,9 @@ static inline void *stub_conn_main(void *arg)
                 goto out;
         stub_req r;
         memset(&r, 0, sizeof r);
+        struct timespec now_ts;
+        clock_gettime(CLOCK_MONOTONIC, &now_ts);
+        r.at_ms = (int64_t)now_ts.tv_sec * 1000 + now_ts.tv_nsec / 1000000;
         sscanf(buf, "%15s %1023s", r.method, r.path);
         const char *line_end = strstr(buf, "\r\n");
         size_t hl = (size_t)(end - line_end);
@@ -193,7 +200,7 @@ static inline void *stub_conn_main(void *arg)
         buf[len] = '\0';
 
         pthread_mutex_lock(&st->mu);
-        stub_resp resp = {200, NULL, 0};
+        stub_resp resp = {200, NULL, 0, NULL};
         if (st->next_resp < st->nscript)
             resp = st->script[st->next_resp++];
         char *auto_body = resp.body ? NULL : stub_auto_body(&r);
@@ -213,11 +220,11 @@ static inline void *stub_conn_main(void *arg)
             goto out;
         }
         const char *body = resp.body ? resp.body : auto_body;
-        char head[256];
+        char head[1024];
         int n = snprintf(head, sizeof head,
                          "HTTP/1.1 %d Scripted\r\nContent-Type: application/json\r\n"
-                         "Content-Length: %zu\r\n\r\n",
-                         resp.status, strlen(body));
+                         "%sContent-Length: %zu\r\n\r\n",
+                         resp.status, resp.headers ? resp.headers : "", strlen(body));
         stub_send_all(a.fd, head, (size_t)n);
         stub_send_all(a.fd, body, strlen(body));
         free(auto_body);
@@ -281,7 +288,17 @@ static inline void stub_script(http_stub *st, int status, const char *body, int 
 {
     pthread_mutex_lock(&st->mu);
     if (st->nscript < STUB_MAX_SCRIPT)
-        st->script[st->nscript++] = (stub_resp){status, body, delay_ms};
+        st->script[st->nscript++] = (stub_resp){status, body, delay_ms, NULL};
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* The same with extra header lines ("Retry-After: 1\r\n"). */
+static inline void stub_script_headers(http_stub *st, int status, const char *body,
+                                       const char *headers)
+{
+    pthread_mutex_lock(&st->mu);
+    if (st->nscript < STUB_MAX_SCRIPT)
+        st->script[st->nscript++] = (stub_resp){status, body, 0, headers};
     pthread_mutex_unlock(&st->mu);
 }
 

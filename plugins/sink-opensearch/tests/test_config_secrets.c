@@ -36,7 +36,23 @@ static char *capture_end(void)
     return buf;
 }
 
-/* init must fail, and its one line must name the key and say `want`. */
+/* validate() alone, as `streamhost check` calls it: no init, no state. */
+static sh_rc run_validate(const char *const *kv, char **log)
+{
+    const sh_plugin *p = fx_plugin();
+    assert_true(SH_PLUGIN_HAS(p, validate));
+    assert_non_null(p->validate);
+    testhost *th = th_new(p, kv);
+    assert_non_null(th);
+    capture_begin();
+    sh_rc rc = p->validate(th_host(th), th_ctx(th));
+    *log = capture_end();
+    th_free(th);
+    return rc;
+}
+
+/* init must fail, and its one line must name the key and say `want`; and
+ * validate (what check runs) must refuse it with the very same line. */
 static void expect_config_error(const char *const *kv, const char *key, const char *want)
 {
     testhost *th = th_new(fx_plugin(), kv);
@@ -48,8 +64,13 @@ static void expect_config_error(const char *const *kv, const char *key, const ch
     assert_non_null(strstr(log, "test.ini:"));
     assert_non_null(strstr(log, key));
     assert_non_null(strstr(log, want));
-    free(log);
     th_free(th);
+    char *vlog;
+    assert_int_equal(run_validate(kv, &vlog), SH_FATAL);
+    if (strcmp(vlog, log) != 0)
+        fail_msg("validate logged\n%s\ninit logged\n%s", vlog, log);
+    free(vlog);
+    free(log);
 }
 
 static void config_mistakes(void **st)
@@ -72,6 +93,56 @@ static void config_mistakes(void **st)
                         "retry.initial");
     expect_config_error((const char *[]){"tls.ca_file=/nonexistent/ca.pem", NULL}, "tls.ca_file",
                         "cannot read");
+    expect_config_error((const char *[]){"batch.max_docs=0", NULL}, "batch.max_docs", "1..1000000");
+    expect_config_error((const char *[]){"batch.max_bytes=100", NULL}, "batch.max_bytes", "1KiB..1GiB");
+    expect_config_error((const char *[]){"retry.max_attempts=-1", NULL}, "retry.max_attempts",
+                        "out of range");
+    expect_config_error((const char *[]){"flush_interval=0", NULL}, "flush_interval", "at least 1ms");
+    expect_config_error((const char *[]){"retry.initial=0", NULL}, "retry.initial", "at least 1ms");
+    expect_config_error((const char *[]){"timeout=10ms", NULL}, "timeout", "at least 100ms");
+    expect_config_error((const char *[]){"url=not a url", NULL}, "url", "is not a URL");
+    expect_config_error((const char *[]){"url=http://", NULL}, "url", "http://localhost:9200");
+}
+
+/* Issue 11: `streamhost check` refuses what `run` refuses.  validate()
+ * reports every mistake of the section in one pass (one line each, FILE:LINE
+ * first), accepts a good section silently, and keeps nothing. */
+static void validate_reports_every_mistake(void **st)
+{
+    (void)st;
+    char *log;
+    assert_int_equal(run_validate((const char *[]){"batch.max_docs=0", "max_in_flight=65",
+                                                   "compress=zstd", "url=ftp://h", "auth=basic",
+                                                   NULL},
+                                  &log),
+                     SH_FATAL);
+    const char *want[] = {"batch.max_docs: 0 is out of range", "max_in_flight: 65 is out of range",
+                          "compress: 'zstd' is not gzip or none", "url: 'ftp://h' must start with",
+                          "username: auth = basic needs a username"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        if (!strstr(log, want[i]))
+            fail_msg("missing '%s' in\n%s", want[i], log);
+    size_t lines = 0;
+    for (const char *p = log; (p = strstr(p, "test.ini:")); p++)
+        lines++;
+    assert_true(lines >= 5);
+    free(log);
+
+    /* a good section: OK and silent, warnings are init's to give */
+    assert_int_equal(run_validate((const char *[]){"url=https://search.example.com:9200/os",
+                                                   "tls.verify=false", "index_prefix=prod-", NULL},
+                                  &log),
+                     SH_OK);
+    assert_string_equal(log, "");
+    free(log);
+    /* secrets from the environment are checked too, and never logged */
+    setenv("SH_TEST_OS_PASSWORD", "validate-secret-never-logged", 1);
+    assert_int_equal(run_validate((const char *[]){"auth=basic", "username=u",
+                                                   "password_env=SH_TEST_OS_PASSWORD", NULL},
+                                  &log),
+                     SH_OK);
+    assert_null(strstr(log, "validate-secret-never-logged"));
+    free(log);
 }
 
 static void aws_service_and_credentials(void **st)
@@ -194,6 +265,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(config_mistakes),
+        cmocka_unit_test(validate_reports_every_mistake),
         cmocka_unit_test(aws_service_and_credentials),
         cmocka_unit_test(url_parts_and_redaction),
         cmocka_unit_test(secrets_stay_out_of_logs),

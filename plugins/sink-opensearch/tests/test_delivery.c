@@ -135,9 +135,11 @@ static void item_errors_retry_and_dead_letter(void **st)
     assert_int_equal(fx_ndead, 1);
     assert_string_equal(fx_deads[0].reason,
                         "opensearch_rejected: 400 mapper_parsing_exception: failed to parse field [userSessionCount]");
+    /* the document with its destination: index and id (issue 11) */
     assert_string_equal(fx_deads[0].payload,
+                        "{\"_index\":\"user_session_counts\",\"_id\":\"c2\",\"_source\":"
                         "{\"userSessionCount\":2,\"userSessionCountWithOrderCheckout\":1,"
-                        "\"percentSessionswithBuy\":50,\"windowBeginTime\":20000,\"windowEndTime\":30000}");
+                        "\"percentSessionswithBuy\":50,\"windowBeginTime\":20000,\"windowEndTime\":30000}}");
     assert_int_equal(fx_deads[0].slot, 0); /* where it came from */
     assert_int_equal(fx_deads[0].offset, 2);
     assert_int_equal(fx_acked(th), 4);
@@ -145,6 +147,31 @@ static void item_errors_retry_and_dead_letter(void **st)
     assert_int_equal(th_counter(th, "documents_rejected_total"), 1);
     assert_int_equal(th_counter(th, "retries_total"), 1);
     assert_int_equal(th_dead_letters(th), 1);
+    th_free(th);
+    stub_stop(hs);
+    fx_dead_reset();
+}
+
+/* A record without an id: the dead letter names the index (with the
+ * prefix) and has no _id, like the action line that was sent. */
+static void dead_letter_without_id_names_the_index(void **st)
+{
+    (void)st;
+    http_stub *hs = stub_start();
+    stub_script(hs, 200, "{\"errors\":true,\"items\":[{\"index\":{\"status\":400,\"error\":"
+                         "{\"type\":\"mapper_parsing_exception\",\"reason\":\"bad\"}}}]}", 0);
+    testhost *th = fx_sink((const char *[]){stub_url(hs), "templates=false", "index_prefix=p-", NULL});
+    fx_rec f;
+    fx_make(&f, 1);
+    f.r.id.ptr = NULL;
+    f.r.id.len = 0;
+    assert_int_equal(th_process(th, 0, &f.r, 1), SH_OK);
+    assert_int_equal(fx_flush_final(th, 10000), SH_OK);
+    assert_int_equal(fx_ndead, 1);
+    assert_string_equal(fx_deads[0].payload,
+                        "{\"_index\":\"p-user_session_counts\",\"_source\":{\"userSessionCount\":1,"
+                        "\"userSessionCountWithOrderCheckout\":0,\"percentSessionswithBuy\":50,"
+                        "\"windowBeginTime\":10000,\"windowEndTime\":20000}}");
     th_free(th);
     stub_stop(hs);
     fx_dead_reset();
@@ -175,6 +202,175 @@ static void whole_request_failures_are_retried(void **st)
     assert_int_equal(fx_ndead, 0);
     th_free(th);
     stub_stop(hs);
+}
+
+/* Issue 11 H: 200 answers that do not account for every document (no
+ * items, an empty list, too few, an item for another action, a truncated
+ * body) index nothing: the whole request is sent again, and the documents
+ * count as indexed only once an answer names each one. */
+static void answers_without_every_item_are_retried(void **st)
+{
+    (void)st;
+    http_stub *hs = stub_start();
+    stub_script(hs, 200, "{\"errors\":false}", 0);
+    stub_script(hs, 200, "{\"errors\":false,\"items\":[]}", 0);
+    stub_script(hs, 200, "{\"took\":2,\"errors\":false,\"items\":[]}", 0);
+    stub_script(hs, 200, "{\"errors\":false,\"items\":[{\"index\":{\"status\":201}}]}", 0);
+    stub_script(hs, 200, "{\"errors\":false,\"items\":[{\"index\":{\"status\":201}},"
+                         "{\"index\":{\"status\":201}},{\"index\":{\"status\":201}}", 0);
+    /* per item: two indexed, one answered for another action (retried alone) */
+    stub_script(hs, 200, "{\"errors\":false,\"items\":[{\"index\":{\"status\":201}},"
+                         "{\"delete\":{\"status\":200}},{\"index\":{\"status\":201}}]}", 0);
+    testhost *th = fx_sink((const char *[]){stub_url(hs), "templates=false", "retry.initial=1ms",
+                                            "retry.max=5ms", NULL});
+    fx_feed(th, 0, 3);
+    for (int i = 0; i < 5; i++) { /* nothing counts while the answers say nothing */
+        WAIT_FOR(th, stub_nreqs(hs) > (size_t)i, 5000);
+        assert_int_equal(th_counter(th, "documents_indexed_total"), 0);
+        assert_int_equal(fx_acked(th), 0);
+    }
+    assert_int_equal(fx_flush_final(th, 20000), SH_OK);
+    assert_int_equal(stub_nreqs(hs), 7);
+    for (size_t i = 1; i < 6; i++)
+        assert_string_equal(stub_req_at(hs, i)->body, stub_req_at(hs, 0)->body);
+    const stub_req *last = stub_req_at(hs, 6);
+    assert_int_equal(stub_bulk_docs(last->body, last->body_len), 1);
+    assert_true(body_has(last, "c1"));
+    assert_int_equal(fx_acked(th), 3);
+    assert_int_equal(th_counter(th, "documents_indexed_total"), 3);
+    assert_int_equal(th_counter(th, "request_failures_total"), 5);
+    assert_int_equal(fx_ndead, 0);
+    th_free(th);
+    stub_stop(hs);
+
+    /* with a retry budget, such answers end as dead letters, never as indexed */
+    hs = stub_start();
+    for (int i = 0; i < 3; i++)
+        stub_script(hs, 200, "{\"errors\":false}", 0);
+    th = fx_sink((const char *[]){stub_url(hs), "templates=false", "retry.initial=1ms",
+                                  "retry.max=5ms", "retry.max_attempts=2", NULL});
+    fx_feed(th, 0, 2);
+    assert_int_equal(fx_flush_final(th, 10000), SH_OK);
+    assert_int_equal(stub_nreqs(hs), 3);
+    assert_int_equal(fx_ndead, 2);
+    assert_non_null(strstr(fx_deads[0].reason, "opensearch_undeliverable: gave up after 3 attempts: "));
+    assert_non_null(strstr(fx_deads[0].reason, "items"));
+    assert_int_equal(th_counter(th, "documents_indexed_total"), 0);
+    assert_int_equal(fx_acked(th), 2);
+    th_free(th);
+    stub_stop(hs);
+    fx_dead_reset();
+}
+
+static int64_t mono_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Retry-After on 503 and 429 (seconds or an HTTP date) is a floor under the
+ * backoff, for every request to the cluster, capped at 60 s. */
+static void retry_after_is_honoured(void **st)
+{
+    (void)st;
+    /* seconds, on 503: the failed batch and one that came later both wait */
+    http_stub *hs = stub_start();
+    stub_script_headers(hs, 503, "{\"error\":{\"type\":\"x\",\"reason\":\"busy\"}}",
+                        "Retry-After: 1\r\n");
+    testhost *th = fx_sink((const char *[]){stub_url(hs), "templates=false", "retry.initial=1ms",
+                                            "retry.max=5ms", "batch.max_docs=2", NULL});
+    fx_feed(th, 0, 2);
+    WAIT_FOR(th, th_counter(th, "request_failures_total") == 1, 5000);
+    int64_t answered = mono_now_ms();
+    fx_feed(th, 2, 2);
+    assert_int_equal(fx_flush_final(th, 10000), SH_OK);
+    assert_int_equal(stub_nreqs(hs), 3);
+    assert_true(stub_req_at(hs, 1)->at_ms - answered >= 900);
+    assert_true(stub_req_at(hs, 2)->at_ms - answered >= 900);
+    assert_true(stub_req_at(hs, 1)->at_ms - stub_req_at(hs, 0)->at_ms < 5000);
+    assert_int_equal(fx_acked(th), 4);
+    th_free(th);
+    stub_stop(hs);
+
+    /* an HTTP date, on 429 (dates have whole seconds: 2 s ahead waits 1-2 s) */
+    hs = stub_start();
+    char date_hdr[96];
+    time_t when = time(NULL) + 2;
+    struct tm tm;
+    gmtime_r(&when, &tm);
+    strftime(date_hdr, sizeof date_hdr, "Retry-After: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+    stub_script_headers(hs, 429, "{}", date_hdr);
+    th = fx_sink((const char *[]){stub_url(hs), "templates=false", "retry.initial=1ms",
+                                  "retry.max=5ms", NULL});
+    fx_feed(th, 0, 1);
+    assert_int_equal(fx_flush_final(th, 10000), SH_OK);
+    assert_int_equal(stub_nreqs(hs), 2);
+    assert_true(stub_req_at(hs, 1)->at_ms - stub_req_at(hs, 0)->at_ms >= 900);
+    th_free(th);
+    stub_stop(hs);
+
+    /* index template requests wait too */
+    hs = stub_start();
+    stub_script_headers(hs, 503, "{}", "Retry-After: 1\r\n");
+    th = fx_sink((const char *[]){stub_url(hs), "retry.initial=1ms", "retry.max=5ms",
+                                  "max_in_flight=1", NULL});
+    fx_feed(th, 0, 1);
+    assert_int_equal(fx_flush_final(th, 10000), SH_OK);
+    assert_int_equal(stub_nreqs(hs), 5); /* template 1 twice, 2, 3, the bulk */
+    assert_true(stub_req_at(hs, 1)->at_ms - stub_req_at(hs, 0)->at_ms >= 900);
+    th_free(th);
+    stub_stop(hs);
+
+    /* capped at 60 s; a value that is neither is ignored (plain backoff) */
+    hs = stub_start();
+    stub_script_headers(hs, 503, "{}", "Retry-After: 86400\r\n");
+    th = fx_sink((const char *[]){stub_url(hs), "templates=false", "retry.initial=1ms",
+                                  "retry.max=5ms", NULL});
+    fx_feed(th, 0, 1);
+    WAIT_FOR(th, th_counter(th, "request_failures_total") == 1, 5000);
+    os_sink *s = fx_state(th);
+    int64_t hold = s->hold_until - th_host(th)->mono_ms(th_ctx(th));
+    assert_true(hold > 59000 && hold <= 60000);
+    assert_true(s->pending.head && s->pending.head->not_before - s->hold_until <= 5);
+    th_free(th);
+    stub_stop(hs);
+
+    hs = stub_start();
+    stub_script_headers(hs, 503, "{}", "Retry-After: soon\r\n");
+    stub_script_headers(hs, 503, "{}", "Retry-After: -3\r\n");
+    th = fx_sink((const char *[]){stub_url(hs), "templates=false", "retry.initial=1ms",
+                                  "retry.max=5ms", NULL});
+    fx_feed(th, 0, 1);
+    assert_int_equal(fx_flush_final(th, 10000), SH_OK);
+    assert_int_equal(stub_nreqs(hs), 3);
+    assert_true(stub_req_at(hs, 2)->at_ms - stub_req_at(hs, 0)->at_ms < 800);
+    th_free(th);
+    stub_stop(hs);
+}
+
+static void retry_after_values(void **st)
+{
+    (void)st;
+    int64_t now = (int64_t)1445412480 * 1000; /* Wed, 21 Oct 2015 07:28:00 GMT */
+    assert_int_equal(os_retry_after_ms("3", 1, now), 3000);
+    assert_int_equal(os_retry_after_ms(" 3 \r\n", 5, now), 3000);
+    assert_int_equal(os_retry_after_ms("0", 1, now), 0);
+    assert_int_equal(os_retry_after_ms("120", 3, now), 60000);
+    assert_int_equal(os_retry_after_ms("99999999999999999999999", 23, now), 60000);
+    const char *d = "Wed, 21 Oct 2015 07:28:05 GMT";
+    assert_int_equal(os_retry_after_ms(d, strlen(d), now), 5000);
+    d = "Wednesday, 21-Oct-15 07:28:10 GMT"; /* RFC 850, obsolete but allowed */
+    assert_int_equal(os_retry_after_ms(d, strlen(d), now), 10000);
+    d = "Wed, 21 Oct 2015 07:27:00 GMT"; /* in the past: now */
+    assert_int_equal(os_retry_after_ms(d, strlen(d), now), 0);
+    d = "Wed, 21 Oct 999999999 07:28:00 GMT"; /* a far year: capped, no overflow (a fuzzer find) */
+    assert_int_equal(os_retry_after_ms(d, strlen(d), now), 60000);
+    assert_int_equal(os_retry_after_ms("", 0, now), -1);
+    assert_int_equal(os_retry_after_ms("soon", 4, now), -1);
+    assert_int_equal(os_retry_after_ms("-3", 2, now), -1);
+    assert_int_equal(os_retry_after_ms("1.5", 3, now), -1);
+    assert_int_equal(os_retry_after_ms("3 4", 3, now), -1);
 }
 
 static void too_large_splits_in_halves(void **st)
@@ -411,7 +607,11 @@ int main(void)
         cmocka_unit_test(templates_then_gzip_bulk),
         cmocka_unit_test(template_failures),
         cmocka_unit_test(item_errors_retry_and_dead_letter),
+        cmocka_unit_test(dead_letter_without_id_names_the_index),
         cmocka_unit_test(whole_request_failures_are_retried),
+        cmocka_unit_test(answers_without_every_item_are_retried),
+        cmocka_unit_test(retry_after_is_honoured),
+        cmocka_unit_test(retry_after_values),
         cmocka_unit_test(too_large_splits_in_halves),
         cmocka_unit_test(acked_is_a_prefix_under_out_of_order_completion),
         cmocka_unit_test(back_pressure_until_drained),

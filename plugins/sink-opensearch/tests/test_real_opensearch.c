@@ -75,7 +75,12 @@ static void indexes_and_dead_letters_conflicts(void **st)
     print_message("dead letter: %s\n", fx_deads[0].reason);
     assert_non_null(strstr(fx_deads[0].reason, "opensearch_rejected: 400 mapper_parsing_exception: "
                                                "failed to parse field [userSessionCount] of type [integer]"));
-    assert_string_equal(fx_deads[0].payload, "{\"userSessionCount\":\"lots\",\"windowEndTime\":10000}");
+    char want[256];
+    snprintf(want, sizeof want,
+             "{\"_index\":\"%suser_session_counts\",\"_id\":\"bad-1\",\"_source\":"
+             "{\"userSessionCount\":\"lots\",\"windowEndTime\":10000}}",
+             prefix);
+    assert_string_equal(fx_deads[0].payload, want);
 
     sh_buf b = {0};
     char path[256];
