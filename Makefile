@@ -14,7 +14,7 @@ BUILD     ?= build
 SANFLAGS  :=
 endif
 
-HOST_PKGS := rdkafka avro-c libcurl inih jansson zlib libmicrohttpd libcrypto
+HOST_PKGS := rdkafka avro-c libcurl jansson zlib libmicrohttpd libcrypto
 PLUG_PKGS := libcurl jansson zlib libcrypto
 OPT       ?= -O2 -g
 V         ?= 0

@@ -11,6 +11,7 @@
 #include "exchange.h"
 #include "log.h"
 #include "pipeline.h"
+#include "watchdog.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,13 +61,13 @@ static struct pending_commit *snapshot(pipeline *pl)
     for (size_t i = 0; i < pl->ninsts; i++) {
         instance *in = pl->insts[i];
         if (in->kind == SH_SOURCE && in->p->positions && in->state)
-            in->p->positions(in->state, pc->offsets, pl->nslots);
+            WD_CALL_VOID(in, "positions", in->p->positions(in->state, pc->offsets, pl->nslots));
     }
     exchange_positions(pl, pc->offsets, pl->nslots);
     for (size_t i = 0; i < pl->ninsts; i++) {
         instance *in = pl->insts[i];
         if (in->p->held && in->state)
-            in->p->held(in->state, pc->offsets, pl->nslots);
+            WD_CALL_VOID(in, "held", in->p->held(in->state, pc->offsets, pl->nslots));
         pc->received[i] = in->received;
     }
     pc->exchanged = exchange_sent(pl);
@@ -101,7 +102,7 @@ static void do_commit(pipeline *pl, const struct pending_commit *pc)
     for (size_t i = 0; i < pl->ninsts; i++) {
         instance *in = pl->insts[i];
         if (in->kind == SH_SOURCE && in->p->commit && in->state)
-            in->p->commit(in->state, pc->offsets, meta, pc->nslots);
+            WD_CALL_VOID(in, "commit", in->p->commit(in->state, pc->offsets, meta, pc->nslots));
     }
     exchange_commit(pl, pc->offsets, meta, pc->nslots);
 }

@@ -9,6 +9,7 @@
 #include "exchange.h"
 #include "kafka.h"
 #include "log.h"
+#include "watchdog.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@ struct exchange {
     uint64_t sent, acked;
     int failed;
     int had_assignment;
+    int64_t last_check; /* mono ms of the last check that the topic is there */
     struct xpart *parts;
     rd_kafka_message_t **msgs;
     sh_exchange_msg *xm;
@@ -312,7 +314,9 @@ uint32_t exchange_open(instance *in, const char *name, int32_t *first_slot, uint
     rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", NULL, 0);
     rd_kafka_conf_set(conf, "enable.auto.commit", "false", NULL, 0);
     rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", NULL, 0);
-    rd_kafka_conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", NULL, 0);
+    /* eager, like the source: librdkafka 2.0's incremental rebalances were
+     * seen to skip messages of partitions that stayed assigned */
+    rd_kafka_conf_set(conf, "partition.assignment.strategy", "roundrobin", NULL, 0);
     rd_kafka_conf_set(conf, "allow.auto.create.topics", "false", NULL, 0);
     rd_kafka_conf_set(conf, "fetch.wait.max.ms", "20", NULL, 0);
     rd_kafka_conf_set_opaque(conf, x);
@@ -398,8 +402,23 @@ static long poll_one(struct exchange *x, size_t max, int timeout_ms)
             continue;
         }
         int32_t p = m->partition;
-        if (p < 0 || (uint32_t)p >= x->n || !x->parts[p].assigned)
+        if (p < 0 || (uint32_t)p >= x->n || !x->parts[p].assigned) {
+            sh_log(SH_LOG_DEBUG, x->owner->name, "exchange %s[%d] offset %lld: not assigned, skipped", x->topic, (int)p,
+                   (long long)m->offset);
             continue; /* fetched before a revocation */
+        }
+        /* The exchange is written only by idempotent, non-transactional
+         * producers: its offsets have no gaps, and a gap means messages this
+         * merge never saw, so a window could be emitted without them. */
+        int64_t expect = x->parts[p].next >= 0 ? x->parts[p].next : x->parts[p].start;
+        if (expect >= 0 && m->offset != expect) {
+            char detail[96];
+            snprintf(detail, sizeof detail, "partition %d: offset %lld read where %lld was due", (int)p,
+                     (long long)m->offset, (long long)expect);
+            fail(x, "messages were skipped while reading it; stopping (exit 1) so that no window misses its input",
+                 detail);
+            break;
+        }
         x->parts[p].next = m->offset + 1;
         x->xm[k++] = (sh_exchange_msg){.key = {m->key ? m->key : "", m->key ? m->key_len : 0},
                                         .value = {m->payload ? m->payload : "", m->len},
@@ -409,7 +428,9 @@ static long poll_one(struct exchange *x, size_t max, int timeout_ms)
     sh_rc rc = SH_OK;
     if (k && !x->failed) {
         *x->m_read += k;
-        rc = x->owner->p->exchange_recv ? x->owner->p->exchange_recv(x->owner->state, x->xm, k) : SH_FATAL;
+        rc = x->owner->p->exchange_recv
+                 ? WD_CALL(x->owner, "exchange_recv", x->owner->p->exchange_recv(x->owner->state, x->xm, k))
+                 : SH_FATAL;
         if (rc != SH_OK) {
             sh_log(SH_LOG_ERROR, x->owner->name, "exchange_recv() failed (fatal); stopping");
             x->owner->pl->failed = 1;
@@ -420,6 +441,34 @@ static long poll_one(struct exchange *x, size_t max, int timeout_ms)
     return x->failed || rc != SH_OK ? -1 : (long)k;
 }
 
+static int64_t now_ms(void);
+
+/* Every 2 s: the topic still exists with its partition count.  A deleted
+ * topic would otherwise show only as deliveries timing out minutes later
+ * (or as a topic the broker re-creates with its default partitions). */
+static int still_there(struct exchange *x)
+{
+    int64_t now = now_ms();
+    if (now - x->last_check < 2000)
+        return 1;
+    x->last_check = now;
+    char err[512] = "";
+    int n = topic_partitions(x->prod, x->topic, err, sizeof err);
+    if (n == -2)
+        return 1; /* the broker is unreachable: librdkafka rides it out */
+    if (n == (int)x->n)
+        return 1;
+    char detail[64];
+    if (n < 0)
+        snprintf(detail, sizeof detail, "it does not exist");
+    else
+        snprintf(detail, sizeof detail, "it has %d partitions, not %u", n, x->n);
+    fail(x, "the topic was deleted or re-created while this process used it; stopping (exit 1) so that no window is "
+            "wrong; start again with every process of the group stopped and the topic deleted",
+         detail);
+    return 0;
+}
+
 long exchange_poll(pipeline *pl, size_t max)
 {
     long total = 0;
@@ -427,6 +476,8 @@ long exchange_poll(pipeline *pl, size_t max)
         struct exchange *x = pl->exchanges[i];
         if (!x->cons)
             continue;
+        if (!still_there(x))
+            return -1;
         long k = poll_one(x, max, 0);
         if (k < 0)
             return -1;
@@ -500,7 +551,49 @@ static int final(struct exchange *x)
     return 1;
 }
 
-int exchange_drain(pipeline *pl, int64_t timeout_ms)
+/* Are the partitions other processes own (or nobody owns, mid-rebalance)
+ * committed up to their end, i.e. merged completely by someone?  A finished
+ * process may leave only then: a partition revoked from a process that
+ * left holds windows that only a member still in the group can merge. */
+static int others_committed(struct exchange *x)
+{
+    rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_new((int)x->n);
+    for (uint32_t p = 0; p < x->n; p++)
+        if (!x->parts[p].assigned)
+            rd_kafka_topic_partition_list_add(c, x->topic, (int32_t)p);
+    int ok = 1;
+    if (c->cnt && rd_kafka_committed(x->cons, c, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        ok = 0;
+    for (int i = 0; ok && i < c->cnt; i++) {
+        int64_t lo = 0, hi = 0;
+        if (rd_kafka_query_watermark_offsets(x->cons, x->topic, c->elems[i].partition, &lo, &hi, 5000) != 0)
+            ok = 0;
+        else
+            ok = hi <= lo || c->elems[i].offset >= hi;
+    }
+    rd_kafka_topic_partition_list_destroy(c);
+    return ok;
+}
+
+/* Is everything this process owns read to its end, merged and final? */
+static int own_done(struct exchange *x)
+{
+    if (!x->had_assignment)
+        return 0;
+    for (uint32_t p = 0; p < x->n; p++) {
+        if (!x->parts[p].assigned)
+            continue;
+        int64_t lo = 0, hi = 0;
+        if (rd_kafka_query_watermark_offsets(x->cons, x->topic, (int32_t)p, &lo, &hi, 5000) != 0)
+            return 0;
+        int64_t at = x->parts[p].next >= 0 ? x->parts[p].next : x->parts[p].start >= 0 ? x->parts[p].start : lo;
+        if (at < hi)
+            return 0;
+    }
+    return !merging(x) && final(x);
+}
+
+int exchange_drain(pipeline *pl, int64_t timeout_ms, void (*commit)(pipeline *pl))
 {
     int64_t deadline = now_ms() + timeout_ms;
     if (exchange_flush(pl, (int)timeout_ms) != 0)
@@ -509,30 +602,25 @@ int exchange_drain(pipeline *pl, int64_t timeout_ms)
         struct exchange *x = pl->exchanges[i];
         if (!x->cons)
             continue;
+        int64_t next_check = 0;
         for (;;) {
             if (now_ms() > deadline || pl->stop_requested > 1) {
                 sh_log(SH_LOG_WARN, x->owner->name,
-                       "exchange %s: not read to its end within %lld ms; what is not merged here is merged by the next owner",
+                       "exchange %s: not merged to its end within %lld ms (a process of the group stopped before "
+                       "sending its last partials?); what is not merged here is merged by the partitions' next owner",
                        x->topic, (long long)timeout_ms);
                 return -1;
             }
-            if (poll_one(x, 10000, 20) < 0)
+            if (!still_there(x) || poll_one(x, 10000, 20) < 0)
                 return -1;
-            if (!x->had_assignment)
+            if (now_ms() < next_check)
                 continue;
-            int behind = 0;
-            for (uint32_t p = 0; p < x->n && !behind; p++) {
-                if (!x->parts[p].assigned)
-                    continue;
-                int64_t lo = 0, hi = 0;
-                if (rd_kafka_query_watermark_offsets(x->cons, x->topic, (int32_t)p, &lo, &hi, 5000) != 0) {
-                    behind = 1;
-                    break;
-                }
-                int64_t at = x->parts[p].next >= 0 ? x->parts[p].next : x->parts[p].start >= 0 ? x->parts[p].start : lo;
-                behind = at < hi;
-            }
-            if (!behind && !merging(x) && final(x))
+            next_check = now_ms() + 200;
+            /* commit what is merged, so that the others see it as done */
+            commit(pl);
+            if (pl->failed)
+                return -1;
+            if (own_done(x) && others_committed(x))
                 break;
         }
     }

@@ -24,9 +24,11 @@ uint64_t exchange_acked(pipeline *pl);
 int exchange_flush(pipeline *pl, int timeout_ms);
 /* Bounded runs: reads every assigned exchange partition up to its end offset
  * (after this process's own messages were acknowledged), delivering to the
- * owners, so that merges this process can complete are complete.  0, or -1
- * on timeout or failure. */
-int exchange_drain(pipeline *pl, int64_t timeout_ms);
+ * owners, until what it owns is merged and final and every other partition
+ * is committed to its end by its owner; calls commit() every 200 ms so that
+ * the other processes see this one's progress.  0, or -1 on timeout or
+ * failure. */
+int exchange_drain(pipeline *pl, int64_t timeout_ms, void (*commit)(pipeline *pl));
 /* Snapshot/commit support, as a source's positions()/commit(). */
 void exchange_positions(pipeline *pl, int64_t *pos, size_t nslots);
 void exchange_commit(pipeline *pl, const int64_t *offsets, const char *const *meta, size_t nslots);

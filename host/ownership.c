@@ -12,6 +12,7 @@
 #include "exchange.h"
 #include "log.h"
 #include "pipeline.h"
+#include "watchdog.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,7 +123,7 @@ void pipeline_slot_assigned(instance *src, int32_t slot, const char *meta, size_
         if (start)
             *start = f;
         if (x->p->slot_assigned) {
-            x->p->slot_assigned(x->state, slot, f);
+            WD_CALL_VOID(x, "slot_assigned", x->p->slot_assigned(x->state, slot, f));
         } else if (f > INT64_MIN && x->p->replay_fence && !x->fenced_once) {
             /* ABI 1.0 transforms: one fence for all, from the first slot */
             x->fenced_once = 1;
@@ -161,7 +162,7 @@ void pipeline_slot_revoked(instance *src, int32_t slot)
     for (size_t i = 0; i < pl->ninsts; i++) {
         instance *x = pl->insts[i];
         if (x->kind == SH_TRANSFORM && x->state && x->p->slot_revoked && feeds(src, x))
-            x->p->slot_revoked(x->state, slot);
+            WD_CALL_VOID(x, "slot_revoked", x->p->slot_revoked(x->state, slot));
     }
     int64_t *start = NULL;
     for (size_t i = 0; i < pl->ninsts; i++)

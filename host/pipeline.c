@@ -277,6 +277,14 @@ int flush_sinks(pipeline *pl, int final, int64_t timeout_ms)
     }
 }
 
+/* While draining exchanges: let the sinks progress, commit what they acked. */
+static void drain_commit(pipeline *pl)
+{
+    tick_all(pl);
+    commits_take(pl);
+    commits_ready(pl);
+}
+
 /* End of a finite run with exchanges: make this process's own output
  * durable and committed, leave the source groups (so that the processes
  * still running rebalance without waiting for this one), then merge what
@@ -295,7 +303,7 @@ static void finish_exchanges(pipeline *pl)
             in->stopped = 1;
         }
     }
-    if (!pl->failed && exchange_drain(pl, pl->shutdown_timeout_ms) != 0 && !pl->failed)
+    if (!pl->failed && exchange_drain(pl, pl->shutdown_timeout_ms, drain_commit) != 0 && !pl->failed)
         LOG_WARN("exchange not read to its end; unmerged windows stay uncommitted for the next owner");
 }
 

@@ -23,7 +23,7 @@
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 PKG_CONFIG="${PKG_CONFIG:-pkg-config}"
-PKG_MODULES="${PKG_MODULES:-rdkafka avro-c libcurl inih jansson zlib libmicrohttpd libcrypto}"
+PKG_MODULES="${PKG_MODULES:-rdkafka avro-c libcurl jansson zlib libmicrohttpd libcrypto}"
 cc_cmd="${CC:-cc}"
 cc_cmd="${cc_cmd%% *}" # "ccache gcc" -> ccache
 

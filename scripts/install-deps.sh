@@ -12,7 +12,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 PKGS=(
   build-essential pkg-config git ca-certificates curl unzip util-linux python3 procps
-  librdkafka-dev libavro-dev libcurl4-openssl-dev libinih-dev libcmocka-dev
+  librdkafka-dev libavro-dev libcurl4-openssl-dev libcmocka-dev
   libjansson-dev libmicrohttpd-dev zlib1g-dev libssl-dev
   clang libclang-rt-14-dev valgrind    # fuzzing (clang + its libFuzzer/ASan runtime) and leak checks
   openjdk-17-jdk-headless maven        # the local Kafka and OpenSearch (fetched from Maven Central)

@@ -345,10 +345,15 @@ static sh_rc merge_complete(tb_state *st, uint32_t x)
 
 static sh_rc bad_message(tb_state *st, const sh_exchange_msg *m, const char *what)
 {
+    const char *topic = "?";
+    int32_t part = -1;
+    if (st->host->slot_info(st->ctx, m->slot, &topic, &part) != 0)
+        topic = "?";
     st->host->log(st->ctx, SH_LOG_ERROR,
-                  "exchange message at slot %d offset %" PRId64 " is not a partial of this tumble (%s); another writer "
-                  "shares the exchange topic or it is corrupt; stopping so that no window is wrong",
-                  (int)m->slot, m->offset, what);
+                  "exchange topic %s partition %d offset %" PRId64 ": not a partial of this tumble (%s); another writer "
+                  "shares the topic or it is corrupt; stopping (exit 1) so that no window is wrong; delete the topic "
+                  "with every process of the group stopped",
+                  topic, (int)part, m->offset, what);
     return SH_FATAL;
 }
 
@@ -374,6 +379,8 @@ static sh_rc recv_partial(tb_state *st, uint32_t x, const sh_exchange_msg *m)
         return bad_message(st, m, "department count out of range");
     int64_t last = tb_window_last(st, start);
     if (last < st->mfence[x]) {
+        st->host->log(st->ctx, SH_LOG_DEBUG, "partial %lld q=%u x=%u off=%lld: fenced (%lld)", (long long)start, q, x,
+                      (long long)m->offset, (long long)st->mfence[x]);
         (*st->replayed)++; /* emitted before the restart */
         return SH_OK;
     }
@@ -381,6 +388,8 @@ static sh_rc recv_partial(tb_state *st, uint32_t x, const sh_exchange_msg *m)
     for (uint32_t k = 0; k < st->src_n && all; k++)
         all = st->progress[(size_t)x * st->src_n + k] >= last;
     if (all) {
+        st->host->log(st->ctx, SH_LOG_DEBUG, "partial %lld q=%u x=%u off=%lld: window already complete", (long long)start,
+                      q, x, (long long)m->offset);
         (*st->replayed)++; /* a duplicate of a window already emitted here */
         return SH_OK;
     }

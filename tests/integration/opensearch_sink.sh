@@ -106,7 +106,8 @@ check "one dead letter" test "$(wc -l < "$T/dead.jsonl")" -eq 1
 check "its reason is OpenSearch's mapping error" \
   grep -q '"reason":"opensearch_rejected: 400 mapper_parsing_exception: failed to parse field \[userSessionCount\] of type \[integer\]' "$T/dead.jsonl"
 payload=$(python3 -c 'import base64,json,sys; print(base64.b64decode(json.load(open(sys.argv[1]))["payload_base64"]).decode())' "$T/dead.jsonl")
-check "its payload is the rejected document" test "$payload" = '{"userSessionCount":"lots","windowBeginTime":90000,"windowEndTime":100000}'
+check "its payload is the rejected document, with its index" \
+  test "$payload" = "{\"_index\":\"${P1}user_session_counts\",\"_source\":{\"userSessionCount\":\"lots\",\"windowBeginTime\":90000,\"windowEndTime\":100000}}"
 { for i in user_session_details user_session_counts departments_count; do os_docs "$P1" $i; done; } > "$T/indexed.jsonl"
 check "the other 8 documents are indexed, with their ids" \
   diff <(normalized "$T/indexed.jsonl") <(normalized tests/data/worked-example.expected.jsonl)
