@@ -184,6 +184,36 @@ so_pair() { # so_pair K: two processes started together in one fresh group
     ge "$(calc "$(host_out "so2a-$1" clicks) + $(host_out "so2b-$1" clicks)")" "$EVENTS" ||
         { say "scale-out: the pair read fewer events than the topic's $EVENTS"; return 1; }
 }
+so_local() { # so_local K: one process, fresh group, exchange = local (aggregates without the internal topic)
+    say "scale-out: 1 process with exchange = local, run $1/$REPS"
+    # shellcheck disable=SC2086
+    timed "sol-$1" env $COMMON_ENV $FETCH_ENV TOPIC="$CLICKS" GROUP="$T-sol-$1" "$BUILD/streamhost" run "$SO_LOCAL_INI"
+    [ "$(host_out "sol-$1" clicks)" = "$EVENTS" ] || { say "scale-out: the local-exchange process read the wrong count"; return 1; }
+}
+# The two-step aggregate's cost in one process: the same single process with
+# the internal topic (the default) and with exchange = local.
+merge_cost_row() {
+    local k c1=() cl=() r1=() rl=()
+    SO_LOCAL_INI="$RUN/analytics-null-local.ini"
+    awk '{ print } /^\[transform\.counts\]/ { print "exchange = local   ; added by bench/run.sh for the merge-cost row" }' \
+        "$SO_INI" >"$SO_LOCAL_INI"
+    for k in $(seq 1 "$REPS"); do
+        so_local "$k" || return 1
+        cl+=("$(so_cpu "sol-$k")")
+        rl+=("$(calc "$EVENTS / $(so_span "sol-$k")")")
+        c1+=("$(so_cpu "so1-$k")")
+        r1+=("$(calc "$EVENTS / $(so_span "so1-$k")")")
+    done
+    local C1 CL R1 RL
+    C1="$(printf '%s\n' "${c1[@]}" | median)" CL="$(printf '%s\n' "${cl[@]}" | median)"
+    R1="$(printf '%s\n' "${r1[@]}" | median)" RL="$(printf '%s\n' "${rl[@]}" | median)"
+    local verdict="met"
+    ge "$(calc "110 * $CL")" "$(calc "100 * $C1")" || verdict="not met"
+    row "two-step aggregate (internal topic) in one process: analytics -> null, tuned, bounded" \
+        "with the internal topic: $(fmt2 "$C1") CPU-s/M events, $(fmt0 "$R1") events/s" \
+        "exchange = local: $(fmt2 "$CL") CPU-s/M events, $(fmt0 "$RL") events/s; cost $(fmt0 "$(calc "100 * $C1 / $CL - 100")")% more CPU per event (target <= 10%)" \
+        "$verdict" "median of $REPS; the internal topic carries one partial per window and source partition plus one marker per window and exchange partition, so its cost grows with windows, not events"
+}
 scale_out_row() {
     local k r1=() c1=() e1=() r2=() c2=() e2=() reads=() load=() uneven=""
     SO_INI="$RUN/analytics-null-2proc.ini"
@@ -217,7 +247,7 @@ scale_out_row() {
         "median of $REPS (order alternated); events/s from the first assignment to the last summary; CPU user+sys of all threads of both processes per million events of the topic; per run, 1 process: $(printf '%s ' "${r1[@]}" | xargs -n1 printf '%.0f/s ')(end to end $(printf '%s ' "${e1[@]}" | xargs -n1 printf '%.0f/s ')), 2 processes: $(printf '%s ' "${r2[@]}" | xargs -n1 printf '%.0f/s ')(end to end $(printf '%s ' "${e2[@]}" | xargs -n1 printf '%.0f/s ')); the pair read $(printf '%s; ' "${reads[@]}")documents to the null sink: 1 process $(host_in so1-1 discard), 2 processes $(host_in so2a-1 discard) + $(host_in so2b-1 discard); peak RSS 1 process $(rss_mb so1-1) MB, 2 processes $(rss_mb so2a-1) + $(rss_mb so2b-1) MB; load average at the start of each run: ${load[*]}"
 }
 if [ "${BENCH_ONLY:-}" = scale_out ]; then
-    scale_out_row
+    scale_out_row && merge_cost_row
     REPORT="$RUN/report.md"
     {
         echo "## Run $ID (BENCH_ONLY=scale_out: the \"2 processes vs 1\" row alone)"
@@ -357,6 +387,7 @@ analytics_row "Analytics -> null sink, tuned fetch settings" "$AN_TUNED" "$RAWC_
 analytics_row "Analytics -> file sink, tuned" "$AN_FILE" "$RAWC_TUNED" analytics-file-tuned-1 \
     "median of $REPS; $FILE_DOCS lines written"
 scale_out_row || row "2 processes vs 1 on the same topic" "not measured" "-" "-" "a run failed (see $RUN/so*.err)"
+merge_cost_row || row "two-step aggregate in one process" "not measured" "-" "-" "a run failed (see $RUN/sol*.err)"
 
 # --- analytics -> OpenSearch --------------------------------------------------------
 os_not_measured() { row "Analytics -> OpenSearch, tuned" "not measured" "-" "-" "$1"; }

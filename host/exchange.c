@@ -669,18 +669,28 @@ void exchange_close_all(pipeline *pl)
 {
     for (size_t i = 0; i < pl->nexchanges; i++) {
         struct exchange *x = pl->exchanges[i];
-        if (x->cons)
+        /* After a failure of the topic itself (deleted, say) leaving the
+         * group properly can block; nothing is committed from a failed run
+         * anyway, so the consumer just goes.  The watchdog bounds the rest. */
+        int broken = x->failed || pl->failed;
+        watchdog_enter(x->owner, "exchange close");
+        if (x->cons && !broken)
             rd_kafka_consumer_close(x->cons);
         if (x->q)
             rd_kafka_queue_destroy(x->q);
         if (x->cons)
-            rd_kafka_destroy(x->cons);
+            rd_kafka_destroy_flags(x->cons, broken ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
         if (x->rkt)
             rd_kafka_topic_destroy(x->rkt);
         if (x->prod) {
+            /* after a failure nothing more is delivered: what is queued would
+             * only wait for message.timeout.ms (to a deleted topic, forever) */
+            if (x->failed || pl->failed)
+                rd_kafka_purge(x->prod, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
             rd_kafka_flush(x->prod, 1000);
             rd_kafka_destroy(x->prod);
         }
+        watchdog_leave();
         if (x->owner)
             x->owner->exchange = NULL;
         free(x->topic);

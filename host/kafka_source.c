@@ -63,6 +63,8 @@ struct ks {
     int had_assignment;
     int closing; /* consumer_close() in progress */
     unsigned rebalances; /* rebalance callbacks so far */
+    int share_dirty;     /* assignment changed: recount the share at the next tick */
+    int64_t share_at;
     int fatal;   /* a rebalance could not be followed safely */
     int ends_final; /* bounded: end offsets sampled after same-process producers finished */
     char *group;     /* consumer group id */
@@ -73,6 +75,7 @@ struct ks {
     arena arena;
     uint64_t *m_msgs, *m_bad;
     int64_t *m_lag;
+    int64_t *m_assigned, *m_partitions; /* this process's share of the partitions */
 };
 
 static struct part *part_of(struct ks *s, const char *topic, int32_t partition)
@@ -122,6 +125,7 @@ static void announce_assigned(struct ks *s, rd_kafka_t *rk, const rd_kafka_topic
         rd_kafka_topic_partition_list_destroy(c);
         return;
     }
+    int logged = 0;
     for (int i = 0; i < c->cnt; i++) {
         const rd_kafka_topic_partition_t *tp = &c->elems[i];
         struct part *p = part_of(s, tp->topic, tp->partition);
@@ -129,6 +133,9 @@ static void announce_assigned(struct ks *s, rd_kafka_t *rk, const rd_kafka_topic
             continue;
         const char *meta = !e && tp->offset >= 0 && tp->metadata && tp->metadata_size >= 3 ? tp->metadata : NULL;
         s->h->log(s->ctx, SH_LOG_DEBUG, "assign %s[%d] at committed %lld", tp->topic, (int)tp->partition, (long long)tp->offset);
+        if (meta && !logged++)
+            s->h->log(s->ctx, SH_LOG_INFO, "resuming from committed offsets (replay fences of %s[%d]: %.*s)", tp->topic,
+                      (int)tp->partition, (int)tp->metadata_size, meta);
         if (meta)
             s->h->log(s->ctx, SH_LOG_DEBUG, "%s[%d]: resuming from committed offset %lld (%.*s)", tp->topic,
                       (int)tp->partition, (long long)tp->offset, (int)tp->metadata_size, meta);
@@ -142,6 +149,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 {
     struct ks *s = opaque;
     s->rebalances++;
+    s->share_dirty = 1;
     /* The default assignor is eager (roundrobin): a rebalance revokes every
      * partition, each revocation commits what is durable and drops its
      * state, and the new assignment is read again from the committed
@@ -348,6 +356,8 @@ static sh_rc ks_init(const sh_host *h, sh_ctx *ctx, void **state)
     s->m_msgs = h->counter(ctx, "messages_total", "Kafka messages consumed");
     s->m_bad = h->counter(ctx, "decode_errors_total", "messages that could not be decoded");
     s->m_lag = h->gauge(ctx, "consumer_lag", "messages behind the end of the assigned partitions");
+    s->m_assigned = h->gauge(ctx, "assigned_partitions", "partitions of the topic(s) this process reads");
+    s->m_partitions = h->gauge(ctx, "topic_partitions", "partitions of the topic(s), over all processes of the group");
     return SH_OK;
 }
 
@@ -686,10 +696,35 @@ int kafka_source_topic(instance *src, const char **topic, const char **group)
     return 0;
 }
 
+/* The process's share: assigned partitions, and how many the topics have. */
+static void count_partitions(struct ks *s)
+{
+    int64_t assigned = 0, total = 0;
+    for (size_t t = 0; t < s->ntopics; t++) {
+        for (int32_t p = 0; p < s->nparts[t]; p++)
+            assigned += s->parts[t][p].assigned;
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->rk, s->topics[t], NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        if (rkt && rd_kafka_metadata(s->rk, 0, rkt, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1)
+            total += md->topics[0].partition_cnt;
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        if (rkt)
+            rd_kafka_topic_destroy(rkt);
+    }
+    *s->m_assigned = assigned;
+    if (total)
+        *s->m_partitions = total;
+}
+
 static sh_rc ks_tick(void *st, int64_t now)
 {
     struct ks *s = st;
-    (void)now;
+    if (s->share_dirty || now - s->share_at > 10000) {
+        s->share_dirty = 0;
+        s->share_at = now;
+        count_partitions(s);
+    }
     int64_t lag = 0;
     for (size_t t = 0; t < s->ntopics; t++)
         for (int32_t p = 0; p < s->nparts[t]; p++) {

@@ -213,6 +213,10 @@ void progress_update(pipeline *pl, int final)
         if (o < sizeof line)
             o += (size_t)snprintf(line + o, sizeof line - o, " | %s %llu (%s)", in->name, (unsigned long long)c,
                                   rate);
+        int64_t total = in->kind == SH_SOURCE ? metrics_gauge_sum(in->name, "topic_partitions") : 0;
+        if (total > 0 && o < sizeof line) /* several processes in a group: this one's share */
+            o += (size_t)snprintf(line + o, sizeof line - o, " [%lld/%lld partitions]",
+                                  (long long)metrics_gauge_sum(in->name, "assigned_partitions"), (long long)total);
     }
     int64_t open = metrics_gauge_sum(NULL, "open_sessions");
     uint64_t late = metrics_sum(NULL, "late_events_total");
