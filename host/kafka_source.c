@@ -63,8 +63,7 @@ struct ks {
     int had_assignment;
     int closing; /* consumer_close() in progress */
     unsigned rebalances; /* rebalance callbacks so far */
-    int share_dirty;     /* assignment changed: recount the share at the next tick */
-    int64_t share_at;
+
     int fatal;   /* a rebalance could not be followed safely */
     int ends_final; /* bounded: end offsets sampled after same-process producers finished */
     char *group;     /* consumer group id */
@@ -144,12 +143,32 @@ static void announce_assigned(struct ks *s, rd_kafka_t *rk, const rd_kafka_topic
     rd_kafka_topic_partition_list_destroy(c);
 }
 
+/* The process's share: assigned partitions, and how many the topics have. */
+static void count_partitions(struct ks *s)
+{
+    int64_t assigned = 0, total = 0;
+    for (size_t t = 0; t < s->ntopics; t++) {
+        for (int32_t p = 0; p < s->nparts[t]; p++)
+            assigned += s->parts[t][p].assigned;
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->rk, s->topics[t], NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        if (rkt && rd_kafka_metadata(s->rk, 0, rkt, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1)
+            total += md->topics[0].partition_cnt;
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        if (rkt)
+            rd_kafka_topic_destroy(rkt);
+    }
+    *s->m_assigned = assigned;
+    if (total)
+        *s->m_partitions = total;
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
                          void *opaque)
 {
     struct ks *s = opaque;
     s->rebalances++;
-    s->share_dirty = 1;
     /* The default assignor is eager (roundrobin): a rebalance revokes every
      * partition, each revocation commits what is durable and drops its
      * state, and the new assignment is read again from the committed
@@ -188,6 +207,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
             rd_kafka_incremental_assign(rk, parts);
         else
             rd_kafka_assign(rk, parts);
+        count_partitions(s); /* once per rebalance, not in the run loop */
         /* One queue per partition, read round-robin in small slices (see
          * ks_poll): from the shared consumer queue, partitions would arrive
          * one fetch chunk at a time, tens of seconds of event time apart,
@@ -696,35 +716,10 @@ int kafka_source_topic(instance *src, const char **topic, const char **group)
     return 0;
 }
 
-/* The process's share: assigned partitions, and how many the topics have. */
-static void count_partitions(struct ks *s)
-{
-    int64_t assigned = 0, total = 0;
-    for (size_t t = 0; t < s->ntopics; t++) {
-        for (int32_t p = 0; p < s->nparts[t]; p++)
-            assigned += s->parts[t][p].assigned;
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->rk, s->topics[t], NULL);
-        const struct rd_kafka_metadata *md = NULL;
-        if (rkt && rd_kafka_metadata(s->rk, 0, rkt, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1)
-            total += md->topics[0].partition_cnt;
-        if (md)
-            rd_kafka_metadata_destroy(md);
-        if (rkt)
-            rd_kafka_topic_destroy(rkt);
-    }
-    *s->m_assigned = assigned;
-    if (total)
-        *s->m_partitions = total;
-}
-
 static sh_rc ks_tick(void *st, int64_t now)
 {
     struct ks *s = st;
-    if (s->share_dirty || now - s->share_at > 10000) {
-        s->share_dirty = 0;
-        s->share_at = now;
-        count_partitions(s);
-    }
+    (void)now;
     int64_t lag = 0;
     for (size_t t = 0; t < s->ntopics; t++)
         for (int32_t p = 0; p < s->nparts[t]; p++) {
