@@ -271,7 +271,7 @@ int avro_codec_allow_uuids(avro_codec *c, const char *const *uuids, size_t n, ch
     c->nuuids = n;
     for (size_t i = 0; i < n; i++)
         if (uuid_parse(uuids[i], c->uuids[i]) != 0) {
-            snprintf(err, errlen, "'%s' is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", uuids[i]);
+            snprintf(err, errlen, "'%s' is not a UUID (8-4-4-4-12 hex digits, e.g. 00000000-0000-0000-0000-000000000001)", uuids[i]);
             return -1;
         }
     return 0;

@@ -110,25 +110,6 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     }
 }
 
-/* Partition count of `topic`, or -1 when it does not exist. */
-static int topic_partitions(rd_kafka_t *rk, const char *topic, char *err, size_t errlen)
-{
-    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    int n = -1;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, t, &md, 10000);
-    if (e) {
-        snprintf(err, errlen, "cannot read metadata of %s: %s", topic, rd_kafka_err2str(e));
-        n = -2;
-    } else if (md->topic_cnt == 1 && !md->topics[0].err) {
-        n = md->topics[0].partition_cnt;
-    }
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(t);
-    return n;
-}
-
 /* Creates `topic` with `n` partitions unless it exists with n partitions. */
 static int ensure_topic(pipeline *pl, rd_kafka_t *rk, const char *topic, int n, char *err, size_t errlen)
 {
@@ -138,7 +119,7 @@ static int ensure_topic(pipeline *pl, rd_kafka_t *rk, const char *topic, int n, 
         snprintf(err, errlen, "cannot create %s in the embedded broker", topic);
         return -1;
     }
-    int have = topic_partitions(rk, topic, err, errlen);
+    int have = kafka_topic_partitions(rk, topic, err, errlen);
     if (have == -2)
         return -1;
     if (have > 0) {
@@ -181,7 +162,7 @@ static int ensure_topic(pipeline *pl, rd_kafka_t *rk, const char *topic, int n, 
     rd_kafka_queue_destroy(q);
     rd_kafka_NewTopic_destroy(nt);
     if (rc == 0) /* wait until the metadata shows it, so the consumer does not miss it */
-        for (int i = 0; i < 50 && topic_partitions(rk, topic, err, errlen) != n; i++)
+        for (int i = 0; i < 50 && kafka_topic_partitions(rk, topic, err, errlen) != n; i++)
             ;
     return rc;
 }
@@ -290,7 +271,7 @@ uint32_t exchange_open(instance *in, const char *name, int32_t *first_slot, uint
     if (!x->prod)
         goto fail;
     kafka_ensure_topic(pl, topic);
-    int n = topic_partitions(x->prod, topic, err, sizeof err);
+    int n = kafka_topic_partitions(x->prod, topic, err, sizeof err);
     if (n < 1) {
         if (n == -1)
             snprintf(err, sizeof err, "source topic %s does not exist yet; create it before starting the analytics", topic);
@@ -453,7 +434,7 @@ static int still_there(struct exchange *x)
         return 1;
     x->last_check = now;
     char err[512] = "";
-    int n = topic_partitions(x->prod, x->topic, err, sizeof err);
+    int n = kafka_topic_partitions(x->prod, x->topic, err, sizeof err);
     if (n == -2)
         return 1; /* the broker is unreachable: librdkafka rides it out */
     if (n == (int)x->n)

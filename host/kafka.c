@@ -85,6 +85,24 @@ void kafka_ensure_topic(pipeline *pl, const char *topic)
     mock_topics[nmock_topics++] = strdup(topic);
 }
 
+int kafka_topic_partitions(rd_kafka_t *rk, const char *topic, char *err, size_t errlen)
+{
+    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    int n = -1;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, t, &md, 10000);
+    if (e) {
+        snprintf(err, errlen, "cannot read metadata of %s: %s", topic, rd_kafka_err2str(e));
+        n = -2;
+    } else if (md->topic_cnt == 1 && !md->topics[0].err) {
+        n = md->topics[0].partition_cnt;
+    }
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(t);
+    return n;
+}
+
 int kafka_create_embedded_topic(pipeline *pl, const char *topic, int partitions)
 {
     (void)pl;

@@ -19,6 +19,10 @@ int kafka_configured(pipeline *pl);
 int kafka_is_embedded(pipeline *pl);
 /* With the embedded cluster: create `topic` (embedded.partitions) if new. */
 void kafka_ensure_topic(pipeline *pl, const char *topic);
+/* Partition count of `topic` (a metadata request through `rk`, which must not
+ * create it): -1 when it does not exist, -2 (with err) when the broker did
+ * not answer. */
+int kafka_topic_partitions(rd_kafka_t *rk, const char *topic, char *err, size_t errlen);
 /* With the embedded cluster: create `topic` with `partitions`; 0 or -1. */
 int kafka_create_embedded_topic(pipeline *pl, const char *topic, int partitions);
 /* Checks every librdkafka property in the config (config errors). */

@@ -131,7 +131,6 @@ static void announce_assigned(struct ks *s, rd_kafka_t *rk, const rd_kafka_topic
         if (!p)
             continue;
         const char *meta = !e && tp->offset >= 0 && tp->metadata && tp->metadata_size >= 3 ? tp->metadata : NULL;
-        s->h->log(s->ctx, SH_LOG_DEBUG, "assign %s[%d] at committed %lld", tp->topic, (int)tp->partition, (long long)tp->offset);
         if (meta && !logged++)
             s->h->log(s->ctx, SH_LOG_INFO, "resuming from committed offsets (replay fences of %s[%d]: %.*s)", tp->topic,
                       (int)tp->partition, (int)tp->metadata_size, meta);
@@ -150,14 +149,10 @@ static void count_partitions(struct ks *s)
     for (size_t t = 0; t < s->ntopics; t++) {
         for (int32_t p = 0; p < s->nparts[t]; p++)
             assigned += s->parts[t][p].assigned;
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->rk, s->topics[t], NULL);
-        const struct rd_kafka_metadata *md = NULL;
-        if (rkt && rd_kafka_metadata(s->rk, 0, rkt, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1)
-            total += md->topics[0].partition_cnt;
-        if (md)
-            rd_kafka_metadata_destroy(md);
-        if (rkt)
-            rd_kafka_topic_destroy(rkt);
+        char err[256];
+        int n = kafka_topic_partitions(s->rk, s->topics[t], err, sizeof err);
+        if (n > 0)
+            total += n;
     }
     *s->m_assigned = assigned;
     if (total)

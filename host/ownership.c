@@ -96,13 +96,12 @@ static int64_t meta_fence(const char *meta, size_t len, const char *name)
     return INT64_MIN;
 }
 
-/* Is `src` upstream of `in` (or `in` itself)? */
-static int feeds(instance *src, instance *in)
+int pipeline_feeds(const instance *src, const instance *in)
 {
     if (src == in)
         return 1;
     for (size_t i = 0; i < in->ninputs; i++)
-        if (feeds(src, in->inputs[i].from))
+        if (pipeline_feeds(src, in->inputs[i].from))
             return 1;
     return 0;
 }
@@ -116,7 +115,7 @@ void pipeline_slot_assigned(instance *src, int32_t slot, const char *meta, size_
     pl->slots[slot].assigned = 1;
     for (size_t i = 0; i < pl->ninsts; i++) {
         instance *x = pl->insts[i];
-        if (x->kind != SH_TRANSFORM || !x->state || !feeds(src, x))
+        if (x->kind != SH_TRANSFORM || !x->state || !pipeline_feeds(src, x))
             continue;
         int64_t f = meta_fence(meta, len, x->name);
         int64_t *start = fence_of(x, slot);
@@ -161,7 +160,7 @@ void pipeline_slot_revoked(instance *src, int32_t slot)
     pipeline_forget_slot(pl, slot);
     for (size_t i = 0; i < pl->ninsts; i++) {
         instance *x = pl->insts[i];
-        if (x->kind == SH_TRANSFORM && x->state && x->p->slot_revoked && feeds(src, x))
+        if (x->kind == SH_TRANSFORM && x->state && x->p->slot_revoked && pipeline_feeds(src, x))
             WD_CALL_VOID(x, "slot_revoked", x->p->slot_revoked(x->state, slot));
     }
     int64_t *start = NULL;

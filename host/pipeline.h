@@ -121,6 +121,8 @@ int32_t pipeline_slot(pipeline *pl, instance *owner, const char *stream, int32_t
 void pipeline_slot_fences(pipeline *pl, int32_t slot, char *out, size_t outlen);
 void pipeline_slot_assigned(instance *src, int32_t slot, const char *meta, size_t len);
 void pipeline_slot_revoked(instance *src, int32_t slot);
+/* Is `src` upstream of `in`, or `in` itself? */
+int pipeline_feeds(const instance *src, const instance *in);
 /* Makes everything received so far durable and commits it (bounded by
  * shutdown.timeout); used when partitions are revoked.  0 ok, -1 not all. */
 int pipeline_commit_now(pipeline *pl);

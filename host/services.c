@@ -147,23 +147,12 @@ static sh_rc svc_dead_letter(sh_ctx *ctx, const void *payload, size_t len,
                           origin ? origin->slot : SH_NO_SLOT, origin ? origin->offset : -1);
 }
 
-/* Is `src` upstream of `in` (or `in` itself)? */
-static int upstream_of(instance *src, instance *in)
-{
-    if (src == in)
-        return 1;
-    for (size_t i = 0; i < in->ninputs; i++)
-        if (upstream_of(src, in->inputs[i].from))
-            return 1;
-    return 0;
-}
-
 static size_t svc_upstream_slots(sh_ctx *ctx, int32_t *slots, size_t max)
 {
     size_t n = 0;
     pipeline *pl = ctx->pl;
     for (size_t s = 0; s < pl->nslots; s++)
-        if (pl->slots[s].owner && upstream_of(pl->slots[s].owner, ctx) &&
+        if (pl->slots[s].owner && pipeline_feeds(pl->slots[s].owner, ctx) &&
             (!pl->slots[s].owner->assigns || pl->slots[s].assigned)) { /* only slots this process owns */
             if (n < max)
                 slots[n] = (int32_t)s;

@@ -231,12 +231,7 @@ sh_rc tb_exchange_markers(tb_state *st)
         put_u(b + o, (uint64_t)(uint32_t)q, 4), o += 4;
         put_u(b + o, (uint64_t)st->wm, 8), o += 8;
     }
-    {
-        char dbg[512]; size_t dl = 0;
-        for (size_t s2 = 0; s2 < st->nsrc && dl < 400; s2++)
-            if (st->src_assigned[s2]) dl += (size_t)snprintf(dbg + dl, sizeof dbg - dl, " %d", src_partition(st, (int32_t)s2));
-        st->host->log(st->ctx, SH_LOG_DEBUG, "marker wm=%lld parts:%s", (long long)st->wm, dbg);
-    }
+    st->host->log(st->ctx, SH_LOG_DEBUG, "marker wm=%lld for %zu partition(s)", (long long)st->wm, n);
     for (uint32_t x = 0; x < st->ex_n; x++) {
         sh_rc rc = st->host->exchange_send(st->ctx, (int32_t)x, "m", 1, b, o);
         if (rc != SH_OK)
