@@ -46,10 +46,11 @@ for i in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null &&
 check "/health is ready during the run" bash -c "curl -sf http://127.0.0.1:$PORT/health | grep -q ready"
 check "/health/live answers" curl -sf "http://127.0.0.1:$PORT/health/live"
 metric() { grep -E "^streamhost_$1\{component=\"$2\"" "$T/metrics" | awk '{print $NF}'; }
-# the unbounded source keeps running: wait until all events were consumed
+# the unbounded source keeps running: wait until all events were consumed and
+# the lag gauges (refreshed every tick, 100 ms) have seen it
 for i in $(seq 1 150); do
   curl -sf "http://127.0.0.1:$PORT/metrics" > "$T/metrics" || true
-  [ "$(metric messages_total clicks)" = "$EVENTS" ] && break
+  [ "$(metric messages_total clicks)" = "$EVENTS" ] && [ "$(metric consumer_lag clicks)" = "0" ] && break
   sleep 0.2
 done
 grep -E "^# TYPE|component=\"(gen|clicks|sessions)\"" "$T/metrics" | head -30
