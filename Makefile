@@ -183,8 +183,10 @@ demo: all
 stack-up:
 	scripts/kafka.sh start
 	scripts/opensearch.sh start
+	scripts/registry.sh start
 
 stack-down:
+	-scripts/registry.sh stop
 	-scripts/opensearch.sh stop
 	-scripts/kafka.sh stop
 
