@@ -1,22 +1,33 @@
-/* avro_codec.c - Avro decoding/encoding with avro-c's generic values.
- * The schema is resolved once: each Avro field maps to a record position and
- * a kind; per message we only walk the generic value. */
+/* avro_codec.c - Avro decoding/encoding.  avro-c parses the schemas and
+ * encodes; decoding is hand-written and bounds-checked, driven by a plan
+ * built once per writer schema (writer -> reader resolution, see
+ * avro_codec.h); the reader's own schema has a plan too (the identity). */
 #include "avro_codec.h"
 
 #include <avro.h>
 #include <ctype.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
-enum fkind { FK_STRING, FK_LONG, FK_INT, FK_DOUBLE, FK_FLOAT, FK_BOOL };
+enum fkind { FK_STRING, FK_LONG, FK_INT, FK_DOUBLE, FK_FLOAT, FK_BOOL, FK_ENUM };
+static const char *const fkind_name[] = {"string", "long", "int", "double", "float", "boolean", "enum"};
 
 struct afield {
     enum fkind kind;
     int nullable;     /* union of null and kind */
     int null_branch;  /* discriminant of "null" in the union */
     int value_branch; /* discriminant of the value */
+    avro_schema_t vtype; /* the value's type (the union's non-null branch) */
+    char **syms;      /* FK_ENUM: the reader's symbols */
+    size_t nsyms;
+    char **aliases;
+    size_t naliases;
+    int has_default;
+    sh_value dflt;
+    char *dflt_str;
 };
 
 struct enc_map {
@@ -44,6 +55,34 @@ struct avro_codec {
     unsigned char *zbuf; /* inflate/deflate scratch */
     size_t zcap;
     struct enc_map enc[4];
+    avro_plan *self;
+};
+
+/* Writer kinds of a plan step. */
+enum wkind { W_NULL, W_BOOL, W_INT, W_LONG, W_FLOAT, W_DOUBLE, W_STRING, W_BYTES, W_ENUM, W_UNION, W_SKIP, W_BAD };
+
+struct op {
+    uint8_t wk;        /* writer's type */
+    uint8_t rk;        /* reader's kind (enum fkind) */
+    int32_t pos;       /* reader field position */
+    const char *name;  /* reader field name, for messages */
+    uint32_t nb;       /* W_UNION: writer branches, each resolved on its own */
+    struct op *br;
+    int32_t *emap;     /* W_ENUM: writer symbol -> reader symbol, -1 none */
+    char **wsyms;      /* W_ENUM: the writer's symbols (for messages) */
+    uint32_t nsym;
+    char **rsyms;      /* W_ENUM: the reader's symbols */
+    avro_schema_t ws;  /* W_SKIP: the writer type to skip */
+    char *msg;         /* W_BAD: why a value of this branch cannot be read */
+};
+
+struct avro_plan {
+    avro_codec *c;
+    avro_schema_t ws;
+    struct op *ops;
+    uint32_t nops;
+    uint32_t *fill; /* reader positions the writer lacks: their defaults */
+    uint32_t nfill;
 };
 
 int utf8_valid(const unsigned char *s, size_t n)
@@ -121,6 +160,7 @@ int framing_parse(const char *s, framing_t *out)
     return 0;
 }
 
+
 static int map_type(avro_schema_t t, enum fkind *k)
 {
     switch (avro_typeof(t)) {
@@ -130,6 +170,7 @@ static int map_type(avro_schema_t t, enum fkind *k)
     case AVRO_DOUBLE: *k = FK_DOUBLE; return 0;
     case AVRO_FLOAT: *k = FK_FLOAT; return 0;
     case AVRO_BOOLEAN: *k = FK_BOOL; return 0;
+    case AVRO_ENUM: *k = FK_ENUM; return 0;
     default: return -1;
     }
 }
@@ -137,12 +178,181 @@ static int map_type(avro_schema_t t, enum fkind *k)
 static uint32_t sh_type_of(enum fkind k)
 {
     switch (k) {
-    case FK_STRING: return SH_STRING;
+    case FK_STRING:
+    case FK_ENUM: return SH_STRING;
     case FK_DOUBLE:
     case FK_FLOAT: return SH_DOUBLE;
     case FK_BOOL: return SH_BOOL;
     default: return SH_INT;
     }
+}
+
+static avro_schema_t deref(avro_schema_t t)
+{
+    for (int i = 0; i < 64 && t && avro_typeof(t) == AVRO_LINK; i++)
+        t = avro_schema_link_target(t);
+    return t;
+}
+
+static int find_sym(char **syms, size_t n, const char *s, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(syms[i]) == len && memcmp(syms[i], s, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* A reader field's "default" (JSON) as a value of its type: 0, or -1. */
+static int parse_default(struct afield *a, json_t *d)
+{
+    if (json_is_null(d)) {
+        if (!a->nullable)
+            return -1;
+        a->dflt = sh_v_null();
+        return 0;
+    }
+    switch (a->kind) {
+    case FK_STRING:
+    case FK_ENUM:
+        if (!json_is_string(d))
+            return -1;
+        if (a->kind == FK_ENUM && find_sym(a->syms, a->nsyms, json_string_value(d), json_string_length(d)) < 0)
+            return -1;
+        a->dflt_str = strndup(json_string_value(d), json_string_length(d));
+        a->dflt = sh_v_str(a->dflt_str, json_string_length(d));
+        return 0;
+    case FK_LONG:
+    case FK_INT:
+        if (!json_is_integer(d) ||
+            (a->kind == FK_INT && (json_integer_value(d) < INT32_MIN || json_integer_value(d) > INT32_MAX)))
+            return -1;
+        a->dflt = sh_v_int(json_integer_value(d));
+        return 0;
+    case FK_DOUBLE:
+    case FK_FLOAT:
+        if (!json_is_number(d))
+            return -1;
+        a->dflt.type = SH_DOUBLE;
+        a->dflt.u.d = a->kind == FK_FLOAT ? (double)(float)json_number_value(d) : json_number_value(d);
+        return 0;
+    case FK_BOOL:
+        if (!json_is_boolean(d))
+            return -1;
+        a->dflt.type = SH_BOOL;
+        a->dflt.u.b = json_is_true(d);
+        return 0;
+    }
+    return -1;
+}
+
+static avro_plan *plan_build(avro_codec *c, avro_schema_t ws, char *err, size_t errlen);
+
+avro_codec *avro_codec_new_json(const char *json, size_t len, const char *path, const char *stream, char *err,
+                                size_t errlen)
+{
+    avro_codec *c = calloc(1, sizeof *c);
+    if (avro_schema_from_json_length(json, len, &c->schema) != 0) {
+        snprintf(err, errlen, "%s: not a valid Avro schema: %s", path, avro_strerror());
+        free(c);
+        return NULL;
+    }
+    if (avro_typeof(c->schema) != AVRO_RECORD) {
+        snprintf(err, errlen, "%s: the Avro schema must be a record", path);
+        avro_codec_free(c);
+        return NULL;
+    }
+    json_t *jroot = json_loadb(json, len, 0, NULL); /* defaults and aliases: avro-c keeps neither */
+    json_t *jfields = json_object_get(jroot, "fields");
+    size_t nf = avro_schema_record_size(c->schema);
+    c->fields = calloc(nf ? nf : 1, sizeof(sh_field));
+    c->af = calloc(nf ? nf : 1, sizeof(struct afield));
+    c->names = calloc(nf ? nf : 1, sizeof(char *));
+    c->nnames = nf;
+    for (size_t i = 0; i < nf; i++) {
+        const char *name = avro_schema_record_field_name(c->schema, (int)i);
+        avro_schema_t ft = deref(avro_schema_record_field_get_by_index(c->schema, (int)i));
+        struct afield *a = &c->af[i];
+        c->names[i] = strdup(name);
+        a->vtype = ft;
+        if (avro_typeof(ft) == AVRO_UNION) {
+            size_t nb = avro_schema_union_size(ft);
+            int ok = nb == 2;
+            a->nullable = 1;
+            a->null_branch = a->value_branch = -1;
+            for (size_t b = 0; ok && b < nb; b++) {
+                avro_schema_t bt = deref(avro_schema_union_branch(ft, (int)b));
+                if (avro_typeof(bt) == AVRO_NULL)
+                    a->null_branch = (int)b;
+                else if (map_type(bt, &a->kind) == 0) {
+                    a->value_branch = (int)b;
+                    a->vtype = bt;
+                }
+            }
+            if (!ok || a->null_branch < 0 || a->value_branch < 0) {
+                snprintf(err, errlen, "%s: field '%s': only unions of null and one primitive type are supported",
+                         path, name);
+                json_decref(jroot);
+                avro_codec_free(c);
+                return NULL;
+            }
+        } else if (map_type(ft, &a->kind) != 0) {
+            snprintf(err, errlen,
+                     "%s: field '%s': type not supported (use string, long, int, double, float, boolean, enum, or a union with null)",
+                     path, name);
+            json_decref(jroot);
+            avro_codec_free(c);
+            return NULL;
+        }
+        if (a->kind == FK_ENUM) {
+            a->nsyms = (size_t)avro_schema_enum_number_of_symbols(a->vtype);
+            a->syms = calloc(a->nsyms ? a->nsyms : 1, sizeof(char *));
+            for (size_t k = 0; k < a->nsyms; k++)
+                a->syms[k] = strdup(avro_schema_enum_get(a->vtype, (int)k));
+        }
+        json_t *jf = NULL;
+        for (size_t k = 0; k < json_array_size(jfields); k++) {
+            json_t *x = json_array_get(jfields, k);
+            const char *xn = json_string_value(json_object_get(x, "name"));
+            if (xn && strcmp(xn, name) == 0)
+                jf = x;
+        }
+        json_t *al = json_object_get(jf, "aliases"), *d = json_object_get(jf, "default");
+        a->naliases = json_array_size(al);
+        a->aliases = calloc(a->naliases ? a->naliases : 1, sizeof(char *));
+        for (size_t k = 0; k < a->naliases; k++) {
+            const char *s = json_string_value(json_array_get(al, k));
+            a->aliases[k] = strdup(s ? s : "");
+        }
+        if (d) {
+            if (parse_default(a, d) != 0) {
+                snprintf(err, errlen, "%s: field '%s': its default does not match its type (%s%s)", path, name,
+                         a->nullable ? "null or " : "", fkind_name[a->kind]);
+                json_decref(jroot);
+                avro_codec_free(c);
+                return NULL;
+            }
+            a->has_default = 1;
+        }
+        c->fields[i].name = c->names[i];
+        c->fields[i].type = sh_type_of(a->kind);
+    }
+    json_decref(jroot);
+    c->stream = strdup(stream);
+    c->sh.name = c->stream;
+    c->sh.nfields = (uint32_t)nf;
+    c->sh.fields = c->fields;
+    c->iface = avro_generic_class_from_schema(c->schema);
+    avro_generic_value_new(c->iface, &c->value);
+    c->wcap = 4096;
+    c->wbuf = malloc(c->wcap);
+    c->writer = avro_writer_memory(c->wbuf, (int64_t)c->wcap);
+    char perr[512];
+    if (!(c->self = plan_build(c, c->schema, perr, sizeof perr))) {
+        snprintf(err, errlen, "%s: %s", path, perr);
+        avro_codec_free(c);
+        return NULL;
+    }
+    return c;
 }
 
 avro_codec *avro_codec_new(const char *path, const char *stream, char *err, size_t errlen)
@@ -164,73 +374,23 @@ avro_codec *avro_codec_new(const char *path, const char *stream, char *err, size
     }
     fclose(f);
     json[len] = '\0';
-    avro_codec *c = calloc(1, sizeof *c);
-    if (avro_schema_from_json_length(json, len, &c->schema) != 0) {
-        snprintf(err, errlen, "%s: not a valid Avro schema: %s", path, avro_strerror());
-        free(json);
-        free(c);
-        return NULL;
-    }
+    avro_codec *c = avro_codec_new_json(json, len, path, stream, err, errlen);
     free(json);
-    if (avro_typeof(c->schema) != AVRO_RECORD) {
-        snprintf(err, errlen, "%s: the Avro schema must be a record", path);
-        avro_codec_free(c);
-        return NULL;
-    }
-    size_t nf = avro_schema_record_size(c->schema);
-    c->fields = calloc(nf ? nf : 1, sizeof(sh_field));
-    c->af = calloc(nf ? nf : 1, sizeof(struct afield));
-    c->names = calloc(nf ? nf : 1, sizeof(char *));
-    c->nnames = nf;
-    for (size_t i = 0; i < nf; i++) {
-        const char *name = avro_schema_record_field_name(c->schema, (int)i);
-        avro_schema_t ft = avro_schema_record_field_get_by_index(c->schema, (int)i);
-        struct afield *a = &c->af[i];
-        c->names[i] = strdup(name);
-        if (avro_typeof(ft) == AVRO_UNION) {
-            size_t nb = avro_schema_union_size(ft);
-            int ok = nb == 2;
-            a->nullable = 1;
-            a->null_branch = a->value_branch = -1;
-            for (size_t b = 0; ok && b < nb; b++) {
-                avro_schema_t bt = avro_schema_union_branch(ft, (int)b);
-                if (avro_typeof(bt) == AVRO_NULL)
-                    a->null_branch = (int)b;
-                else if (map_type(bt, &a->kind) == 0)
-                    a->value_branch = (int)b;
-            }
-            if (!ok || a->null_branch < 0 || a->value_branch < 0) {
-                snprintf(err, errlen, "%s: field '%s': only unions of null and one primitive type are supported",
-                         path, name);
-                avro_codec_free(c);
-                return NULL;
-            }
-        } else if (map_type(ft, &a->kind) != 0) {
-            snprintf(err, errlen,
-                     "%s: field '%s': type not supported (use string, long, int, double, float, boolean, or a union with null)",
-                     path, name);
-            avro_codec_free(c);
-            return NULL;
-        }
-        c->fields[i].name = c->names[i];
-        c->fields[i].type = sh_type_of(a->kind);
-    }
-    c->stream = strdup(stream);
-    c->sh.name = c->stream;
-    c->sh.nfields = (uint32_t)nf;
-    c->sh.fields = c->fields;
-    c->iface = avro_generic_class_from_schema(c->schema);
-    avro_generic_value_new(c->iface, &c->value);
-    c->wcap = 4096;
-    c->wbuf = malloc(c->wcap);
-    c->writer = avro_writer_memory(c->wbuf, (int64_t)c->wcap);
     return c;
+}
+
+static void free_strs(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
 }
 
 void avro_codec_free(avro_codec *c)
 {
     if (!c)
         return;
+    avro_plan_free(c->self);
     if (c->iface) {
         avro_value_decref(&c->value);
         avro_value_iface_decref(c->iface);
@@ -238,8 +398,12 @@ void avro_codec_free(avro_codec *c)
     if (c->writer)
         avro_writer_free(c->writer);
     avro_schema_decref(c->schema);
-    for (size_t i = 0; c->names && i < c->nnames; i++)
+    for (size_t i = 0; c->names && i < c->nnames; i++) {
         free(c->names[i]);
+        free_strs(c->af[i].syms, c->af[i].nsyms);
+        free_strs(c->af[i].aliases, c->af[i].naliases);
+        free(c->af[i].dflt_str);
+    }
     for (size_t i = 0; i < 4; i++)
         free(c->enc[i].pos);
     free(c->names);
@@ -254,6 +418,7 @@ void avro_codec_free(avro_codec *c)
 }
 
 const sh_schema *avro_codec_schema(const avro_codec *c) { return &c->sh; }
+const avro_plan *avro_codec_self_plan(const avro_codec *c) { return c->self; }
 
 void avro_codec_allow_ids(avro_codec *c, const int64_t *ids, size_t n)
 {
@@ -277,13 +442,223 @@ int avro_codec_allow_uuids(avro_codec *c, const char *const *uuids, size_t n, ch
     return 0;
 }
 
+/* --- plans -------------------------------------------------------------- */
+
+static void op_clear(struct op *o)
+{
+    for (uint32_t b = 0; b < o->nb; b++)
+        op_clear(&o->br[b]);
+    free(o->br);
+    free(o->emap);
+    free(o->msg);
+}
+
+void avro_plan_free(avro_plan *p)
+{
+    if (!p)
+        return;
+    for (uint32_t i = 0; i < p->nops; i++)
+        op_clear(&p->ops[i]);
+    free(p->ops);
+    free(p->fill);
+    avro_schema_decref(p->ws);
+    free(p);
+}
+
+static const char *wtype_name(avro_schema_t w)
+{
+    const char *n = avro_schema_type_name(w);
+    return n ? n : "?";
+}
+
+/* One non-union writer type against the reader field: 0, or -1 and why. */
+static int resolve_one(const struct afield *rf, avro_schema_t w, struct op *op, char *why, size_t wl)
+{
+    enum fkind k = rf->kind;
+    op->rk = (uint8_t)k;
+    switch (avro_typeof(w)) {
+    case AVRO_NULL:
+        if (!rf->nullable)
+            break;
+        op->wk = W_NULL;
+        return 0;
+    case AVRO_BOOLEAN:
+        if (k != FK_BOOL)
+            break;
+        op->wk = W_BOOL;
+        return 0;
+    case AVRO_INT32:
+        if (k != FK_INT && k != FK_LONG && k != FK_FLOAT && k != FK_DOUBLE)
+            break;
+        op->wk = W_INT;
+        return 0;
+    case AVRO_INT64:
+        if (k != FK_LONG && k != FK_FLOAT && k != FK_DOUBLE)
+            break;
+        op->wk = W_LONG;
+        return 0;
+    case AVRO_FLOAT:
+        if (k != FK_FLOAT && k != FK_DOUBLE)
+            break;
+        op->wk = W_FLOAT;
+        return 0;
+    case AVRO_DOUBLE:
+        if (k != FK_DOUBLE)
+            break;
+        op->wk = W_DOUBLE;
+        return 0;
+    case AVRO_STRING:
+    case AVRO_BYTES:
+        if (k != FK_STRING)
+            break;
+        op->wk = avro_typeof(w) == AVRO_STRING ? W_STRING : W_BYTES;
+        return 0;
+    case AVRO_ENUM: {
+        if (k != FK_ENUM)
+            break;
+        if (strcmp(avro_schema_name(w), avro_schema_name(rf->vtype)) != 0) {
+            snprintf(why, wl, "the writer's enum %s is not the reader's enum %s", avro_schema_name(w),
+                     avro_schema_name(rf->vtype));
+            return -1;
+        }
+        op->wk = W_ENUM;
+        op->nsym = (uint32_t)avro_schema_enum_number_of_symbols(w);
+        op->emap = calloc(op->nsym ? op->nsym : 1, sizeof(int32_t));
+        int any = 0;
+        for (uint32_t s = 0; s < op->nsym; s++) {
+            const char *sym = avro_schema_enum_get(w, (int)s);
+            op->emap[s] = find_sym(rf->syms, rf->nsyms, sym, strlen(sym));
+            any |= op->emap[s] >= 0;
+        }
+        op->rsyms = rf->syms;
+        op->ws = w;
+        (void)any; /* symbols the reader lacks fail per message (the Avro spec: an error when read) */
+        return 0;
+    }
+    default:
+        break;
+    }
+    snprintf(why, wl, "the writer's %s cannot be read as the reader's %s%s", wtype_name(w),
+             rf->nullable ? "nullable " : "", fkind_name[k]);
+    return -1;
+}
+
+static int resolve_field(const struct afield *rf, avro_schema_t w, struct op *op, char *why, size_t wl)
+{
+    w = deref(w);
+    if (avro_typeof(w) != AVRO_UNION)
+        return resolve_one(rf, w, op, why, wl);
+    op->wk = W_UNION;
+    op->rk = (uint8_t)rf->kind;
+    op->nb = (uint32_t)avro_schema_union_size(w);
+    op->br = calloc(op->nb ? op->nb : 1, sizeof(struct op));
+    int ok = 0;
+    char first[256] = "";
+    for (uint32_t b = 0; b < op->nb; b++) {
+        struct op *bo = &op->br[b];
+        bo->pos = op->pos;
+        bo->name = op->name;
+        char bwhy[256];
+        if (resolve_one(rf, deref(avro_schema_union_branch(w, (int)b)), bo, bwhy, sizeof bwhy) == 0) {
+            ok = 1;
+            continue;
+        }
+        if (!*first)
+            snprintf(first, sizeof first, "%s", bwhy);
+        op_clear(bo);
+        memset(bo, 0, sizeof *bo);
+        bo->pos = op->pos;
+        bo->name = op->name;
+        bo->wk = W_BAD;
+        bo->msg = strdup(bwhy);
+    }
+    if (!ok) {
+        snprintf(why, wl, "no branch of the writer's union can be read: %s", first);
+        return -1;
+    }
+    return 0;
+}
+
+static avro_plan *plan_build(avro_codec *c, avro_schema_t ws, char *err, size_t errlen)
+{
+    ws = deref(ws);
+    if (!ws || avro_typeof(ws) != AVRO_RECORD) {
+        snprintf(err, errlen, "the writer's schema is not a record");
+        return NULL;
+    }
+    avro_plan *p = calloc(1, sizeof *p);
+    p->c = c;
+    p->ws = avro_schema_incref(ws);
+    size_t nw = avro_schema_record_size(ws);
+    p->nops = (uint32_t)nw;
+    p->ops = calloc(nw ? nw : 1, sizeof(struct op));
+    uint32_t nf = c->sh.nfields;
+    char *seen = calloc(nf ? nf : 1, 1);
+    p->fill = calloc(nf ? nf : 1, sizeof(uint32_t));
+    for (size_t j = 0; j < nw; j++) {
+        const char *wn = avro_schema_record_field_name(ws, (int)j);
+        avro_schema_t wt = avro_schema_record_field_get_by_index(ws, (int)j);
+        struct op *op = &p->ops[j];
+        int r = -1;
+        for (uint32_t i = 0; i < nf && r < 0; i++) {
+            if (strcmp(c->names[i], wn) == 0)
+                r = (int)i;
+            for (size_t k = 0; r < 0 && k < c->af[i].naliases; k++)
+                if (strcmp(c->af[i].aliases[k], wn) == 0)
+                    r = (int)i;
+        }
+        if (r < 0 || seen[r]) {
+            op->wk = W_SKIP;
+            op->pos = -1;
+            op->name = wn;
+            op->ws = deref(wt);
+            continue;
+        }
+        seen[r] = 1;
+        op->pos = r;
+        op->name = c->names[r];
+        char why[300];
+        if (resolve_field(&c->af[r], wt, op, why, sizeof why) != 0) {
+            snprintf(err, errlen, "field '%s': %s", c->names[r], why);
+            free(seen);
+            avro_plan_free(p);
+            return NULL;
+        }
+    }
+    for (uint32_t i = 0; i < nf; i++) {
+        if (seen[i])
+            continue;
+        if (!c->af[i].has_default) {
+            snprintf(err, errlen, "the reader's field '%s' is not in the writer's schema and has no default",
+                     c->names[i]);
+            free(seen);
+            avro_plan_free(p);
+            return NULL;
+        }
+        p->fill[p->nfill++] = i;
+    }
+    free(seen);
+    return p;
+}
+
+avro_plan *avro_plan_new(avro_codec *c, const char *json, size_t len, char *err, size_t errlen)
+{
+    avro_schema_t ws;
+    if (avro_schema_from_json_length(json, len, &ws) != 0) {
+        snprintf(err, errlen, "not a valid Avro schema: %s", avro_strerror());
+        return NULL;
+    }
+    avro_plan *p = plan_build(c, ws, err, errlen);
+    avro_schema_decref(ws);
+    return p;
+}
+
 #define FAIL(...)                                                                                  \
     do {                                                                                           \
         snprintf(reason, rlen, __VA_ARGS__);                                                       \
         return -1;                                                                                 \
     } while (0)
 
-/* Inflates a zlib body into c->zbuf; bounded at 64 MiB. */
 static int inflate_body(avro_codec *c, const unsigned char *in, size_t n, size_t *outlen, char *reason,
                         size_t rlen)
 {
@@ -346,16 +721,19 @@ static int read_varint(const unsigned char **p, const unsigned char *end, int64_
     return VARINT_OVERFLOW; /* unreachable: the 10th byte has no continuation */
 }
 
-int avro_codec_decode(avro_codec *c, framing_t framing, const void *buf, size_t len, sh_value *values,
-                      arena *a, char *reason, size_t rlen)
+
+int avro_codec_frame(avro_codec *c, framing_t framing, const void *buf, size_t len, avro_frame *f, char *reason,
+                     size_t rlen)
 {
     const unsigned char *p = buf;
     if (len == 0 || !p)
         FAIL("empty_value: the message has no value");
     if (framing == FRAMING_AUTO)
         framing = p[0] == 0x00 ? FRAMING_CONFLUENT : p[0] == 0x03 ? FRAMING_GLUE : FRAMING_BARE;
-    const unsigned char *body = p;
-    size_t blen = len;
+    f->framing = framing;
+    f->id = -1;
+    f->body = p;
+    f->blen = len;
     if (framing == FRAMING_CONFLUENT) {
         if (p[0] != 0x00)
             FAIL("bad_magic: first byte 0x%02x, Confluent framing starts with 0x00", p[0]);
@@ -369,8 +747,9 @@ int avro_codec_decode(avro_codec *c, framing_t framing, const void *buf, size_t 
             if (!ok)
                 FAIL("unknown_schema_id: schema id %lld is not in confluent.schema.ids", (long long)id);
         }
-        body = p + 5;
-        blen = len - 5;
+        f->id = (int32_t)id;
+        f->body = p + 5;
+        f->blen = len - 5;
     } else if (framing == FRAMING_GLUE) {
         if (p[0] != 0x03)
             FAIL("bad_magic: first byte 0x%02x, Glue framing starts with 0x03", p[0]);
@@ -385,103 +764,232 @@ int avro_codec_decode(avro_codec *c, framing_t framing, const void *buf, size_t 
             if (!ok)
                 FAIL("unknown_schema_version: Glue schema version not in glue.schema.versions");
         }
-        body = p + 18;
-        blen = len - 18;
+        memcpy(f->uuid, p + 2, 16);
+        f->body = p + 18;
+        f->blen = len - 18;
         if (p[1] == 0x05) {
             size_t ol;
-            if (inflate_body(c, body, blen, &ol, reason, rlen) != 0)
+            if (inflate_body(c, f->body, f->blen, &ol, reason, rlen) != 0)
                 return -1;
-            body = c->zbuf;
-            blen = ol;
+            f->body = c->zbuf;
+            f->blen = ol;
         }
     }
-    /* Hand-written decoder for flat records of primitives (the schemas
-     * avro_codec_new accepts).  Why not avro_value_read: it is the hot path
-     * (one call per message), and avro-c allocates a string's declared length
-     * before checking that the bytes exist, so a corrupt length turns into a
-     * huge or negative allocation.  Here every length is checked against the
-     * bytes left first.  avro-c still parses the schema and encodes. */
+    return 0;
+}
+
+int avro_codec_decode(avro_codec *c, framing_t framing, const void *buf, size_t len, sh_value *values,
+                      arena *a, char *reason, size_t rlen)
+{
+    avro_frame f;
+    if (avro_codec_frame(c, framing, buf, len, &f, reason, rlen) != 0)
+        return -1;
+    return avro_plan_decode(c->self, f.body, f.blen, values, a, reason, rlen);
+}
+
+/* Skips one value of writer type w (a field the reader lacks).  Every
+ * length is checked against the bytes left; nesting is bounded. */
+static int skip_value(avro_schema_t w, const unsigned char **q, const unsigned char *end, int depth)
+{
+    int64_t n;
+    w = deref(w);
+    if (!w || depth > 32)
+        return -1;
+    switch (avro_typeof(w)) {
+    case AVRO_NULL: return 0;
+    case AVRO_BOOLEAN:
+        if (*q >= end || **q > 1)
+            return -1;
+        (*q)++;
+        return 0;
+    case AVRO_INT32:
+    case AVRO_INT64:
+    case AVRO_ENUM: return read_varint(q, end, &n) == 0 ? 0 : -1;
+    case AVRO_FLOAT:
+    case AVRO_DOUBLE: {
+        size_t wd = avro_typeof(w) == AVRO_FLOAT ? 4 : 8;
+        if ((size_t)(end - *q) < wd)
+            return -1;
+        *q += wd;
+        return 0;
+    }
+    case AVRO_STRING:
+    case AVRO_BYTES:
+        if (read_varint(q, end, &n) != 0 || n < 0 || n > end - *q)
+            return -1;
+        *q += n;
+        return 0;
+    case AVRO_FIXED: {
+        int64_t sz = avro_schema_fixed_size(w);
+        if (sz < 0 || sz > end - *q)
+            return -1;
+        *q += sz;
+        return 0;
+    }
+    case AVRO_UNION: {
+        if (read_varint(q, end, &n) != 0 || n < 0 || n >= (int64_t)avro_schema_union_size(w))
+            return -1;
+        return skip_value(avro_schema_union_branch(w, (int)n), q, end, depth + 1);
+    }
+    case AVRO_RECORD: {
+        size_t nf = avro_schema_record_size(w);
+        for (size_t i = 0; i < nf; i++)
+            if (skip_value(avro_schema_record_field_get_by_index(w, (int)i), q, end, depth + 1) != 0)
+                return -1;
+        return 0;
+    }
+    case AVRO_ARRAY:
+    case AVRO_MAP: {
+        avro_schema_t it = avro_typeof(w) == AVRO_ARRAY ? avro_schema_array_items(w) : avro_schema_map_values(w);
+        int null_items = avro_typeof(deref(it)) == AVRO_NULL && avro_typeof(w) == AVRO_ARRAY;
+        for (;;) {
+            if (read_varint(q, end, &n) != 0)
+                return -1;
+            if (n == 0)
+                return 0;
+            if (n < 0) {
+                int64_t bytes;
+                if (n == INT64_MIN || read_varint(q, end, &bytes) != 0 || bytes < 0 || bytes > end - *q)
+                    return -1;
+                *q += bytes; /* the block's size is given: skip it whole */
+                continue;
+            }
+            if (null_items)
+                continue; /* items of no bytes */
+            if (n > end - *q)
+                return -1; /* every item takes at least one byte */
+            for (int64_t i = 0; i < n; i++) {
+                if (avro_typeof(w) == AVRO_MAP) {
+                    int64_t kl;
+                    if (read_varint(q, end, &kl) != 0 || kl < 0 || kl > end - *q)
+                        return -1;
+                    *q += kl;
+                }
+                if (skip_value(it, q, end, depth + 1) != 0)
+                    return -1;
+            }
+        }
+    }
+    default: return -1;
+    }
+}
+
+/* The hand-written decoder.  Why not avro_value_read: it is the hot path
+ * (one call per message), and avro-c allocates a string's declared length
+ * before checking that the bytes exist, so a corrupt length turns into a
+ * huge or negative allocation.  Here every length is checked against the
+ * bytes left first. */
+int avro_plan_decode(const avro_plan *pl, const unsigned char *body, size_t blen, sh_value *values, arena *a,
+                     char *reason, size_t rlen)
+{
+    const avro_codec *c = pl->c;
     const unsigned char *q = body, *end = body + blen;
-    for (uint32_t i = 0; i < c->sh.nfields; i++) {
-        const struct afield *af = &c->af[i];
-        if (af->nullable) {
+    for (uint32_t i = 0; i < pl->nops; i++) {
+        const struct op *op = &pl->ops[i];
+        sh_value *out = &values[op->pos < 0 ? 0 : op->pos];
+        if (op->wk == W_UNION) {
             int64_t br;
             int vr = read_varint(&q, end, &br);
             if (vr == VARINT_OVERFLOW)
-                FAIL("bad_avro: union index of field '%s' overflows 64 bits", c->names[i]);
+                FAIL("bad_avro: union index of field '%s' overflows 64 bits", op->name);
             if (vr != 0)
-                FAIL("bad_avro: truncated union index of field '%s'", c->names[i]);
-            if (br == af->null_branch) {
-                values[i] = sh_v_null();
-                continue;
-            }
-            if (br != af->value_branch)
-                FAIL("bad_avro: union index %lld out of range in field '%s'", (long long)br, c->names[i]);
+                FAIL("bad_avro: truncated union index of field '%s'", op->name);
+            if (br < 0 || br >= (int64_t)op->nb)
+                FAIL("bad_avro: union index %lld out of range in field '%s'", (long long)br, op->name);
+            op = &op->br[br];
         }
-        switch (af->kind) {
-        case FK_STRING: {
+        switch (op->wk) {
+        case W_NULL: *out = sh_v_null(); break;
+        case W_STRING:
+        case W_BYTES: {
             int64_t n;
             int vr = read_varint(&q, end, &n);
             if (vr == VARINT_OVERFLOW)
-                FAIL("bad_avro: string length of field '%s' overflows 64 bits", c->names[i]);
+                FAIL("bad_avro: string length of field '%s' overflows 64 bits", op->name);
             if (vr != 0)
-                FAIL("bad_avro: truncated string length of field '%s'", c->names[i]);
+                FAIL("bad_avro: truncated string length of field '%s'", op->name);
             if (n < 0 || n > end - q)
-                FAIL("bad_avro: string length %lld of field '%s' exceeds the message", (long long)n, c->names[i]);
+                FAIL("bad_avro: string length %lld of field '%s' exceeds the message", (long long)n, op->name);
             if (!utf8_valid(q, (size_t)n))
-                FAIL("bad_utf8: field '%s' is not valid UTF-8", c->names[i]);
+                FAIL("bad_utf8: field '%s' is not valid UTF-8", op->name);
             char *copy = arena_copy(a, (const char *)q, (size_t)n);
             if (!copy)
                 FAIL("bad_avro: out of memory");
-            values[i] = sh_v_str(copy, (size_t)n);
+            *out = sh_v_str(copy, (size_t)n);
             q += n;
             break;
         }
-        case FK_LONG:
-        case FK_INT: {
+        case W_LONG:
+        case W_INT: {
             int64_t x;
             int vr = read_varint(&q, end, &x);
             if (vr == VARINT_OVERFLOW)
-                FAIL("bad_avro: number in field '%s' overflows 64 bits", c->names[i]);
+                FAIL("bad_avro: number in field '%s' overflows 64 bits", op->name);
             if (vr != 0)
-                FAIL("bad_avro: truncated number in field '%s'", c->names[i]);
-            if (af->kind == FK_INT && (x < INT32_MIN || x > INT32_MAX))
-                FAIL("bad_avro: int field '%s' out of 32-bit range", c->names[i]);
-            values[i] = sh_v_int(x);
+                FAIL("bad_avro: truncated number in field '%s'", op->name);
+            if (op->wk == W_INT && (x < INT32_MIN || x > INT32_MAX))
+                FAIL("bad_avro: int field '%s' out of 32-bit range", op->name);
+            if (op->rk == FK_LONG || op->rk == FK_INT) {
+                *out = sh_v_int(x);
+            } else {
+                out->type = SH_DOUBLE;
+                out->u.d = op->rk == FK_FLOAT ? (double)(float)x : (double)x;
+            }
             break;
         }
-        case FK_DOUBLE:
-        case FK_FLOAT: {
-            size_t w = af->kind == FK_DOUBLE ? 8 : 4;
+        case W_DOUBLE:
+        case W_FLOAT: {
+            size_t w = op->wk == W_DOUBLE ? 8 : 4;
             if ((size_t)(end - q) < w)
-                FAIL("bad_avro: truncated %s in field '%s'", w == 8 ? "double" : "float", c->names[i]);
-            values[i].type = SH_DOUBLE;
+                FAIL("bad_avro: truncated %s in field '%s'", w == 8 ? "double" : "float", op->name);
+            out->type = SH_DOUBLE;
             if (w == 8) {
                 uint64_t bits = 0;
                 for (int k = 7; k >= 0; k--)
                     bits = (bits << 8) | q[k];
-                memcpy(&values[i].u.d, &bits, 8);
+                memcpy(&out->u.d, &bits, 8);
             } else {
                 uint32_t bits = 0;
                 float fl;
                 for (int k = 3; k >= 0; k--)
                     bits = (bits << 8) | q[k];
                 memcpy(&fl, &bits, 4);
-                values[i].u.d = fl;
+                out->u.d = fl;
             }
             q += w;
             break;
         }
-        case FK_BOOL:
+        case W_BOOL:
             if (q >= end || *q > 1)
-                FAIL("bad_avro: bad boolean in field '%s'", c->names[i]);
-            values[i].type = SH_BOOL;
-            values[i].u.b = *q++;
+                FAIL("bad_avro: bad boolean in field '%s'", op->name);
+            out->type = SH_BOOL;
+            out->u.b = *q++;
             break;
+        case W_ENUM: {
+            int64_t x;
+            if (read_varint(&q, end, &x) != 0)
+                FAIL("bad_avro: bad enum index in field '%s'", op->name);
+            if (x < 0 || x >= (int64_t)op->nsym)
+                FAIL("bad_avro: enum index %lld out of range in field '%s'", (long long)x, op->name);
+            if (op->emap[x] < 0)
+                FAIL("incompatible_schema: field '%s': the writer's symbol '%s' is not in the reader's enum", op->name,
+                     avro_schema_enum_get(op->ws, (int)x));
+            const char *sym = op->rsyms[op->emap[x]];
+            *out = sh_v_str(sym, strlen(sym));
+            break;
+        }
+        case W_SKIP:
+            if (skip_value(op->ws, &q, end, 0) != 0)
+                FAIL("bad_avro: truncated or corrupt value of the writer's field '%s'", op->name);
+            break;
+        case W_BAD:
+        default: FAIL("incompatible_schema: field '%s': %s", op->name, op->msg ? op->msg : "unreadable value");
         }
     }
     if (q != end)
         FAIL("bad_avro: %zu trailing bytes after the record (wrong schema?)", (size_t)(end - q));
+    for (uint32_t k = 0; k < pl->nfill; k++)
+        values[pl->fill[k]] = c->af[pl->fill[k]].dflt;
     return 0;
 }
 #undef FAIL
@@ -565,6 +1073,13 @@ int avro_codec_encode(avro_codec *c, framing_t framing, int32_t schema_id, const
                 goto type_error;
             avro_value_set_boolean(&v, sv->u.b);
             break;
+        case FK_ENUM: {
+            int k = sv->type == SH_STRING ? find_sym(af->syms, af->nsyms, sv->u.s.ptr, sv->u.s.len) : -1;
+            if (k < 0)
+                goto type_error;
+            avro_value_set_enum(&v, k);
+            break;
+        }
         }
         continue;
     type_error:

@@ -56,13 +56,15 @@ static sh_rc defined_rc(instance *in, const char *cb, sh_rc rc, int done_ok)
     int v = (int)rc;
     if (v == SH_OK || v == SH_RETRY || v == SH_FATAL || (v == SH_DONE && done_ok))
         return rc;
+    if (v == SH_PENDING && strcmp(cb, "flush") == 0)
+        return rc;
     if (in->m_errors)
         in->m_errors->counter++;
     if (!in->pl->failed)
         sh_log(SH_LOG_ERROR, NULL,
                "%s: %s() returned %d, which is not a return code it may give (SH_OK, SH_RETRY, SH_FATAL%s); "
                "stopping the pipeline (fatal) without committing past this point",
-               title(in), cb, v, done_ok ? ", SH_DONE" : "");
+               title(in), cb, v, done_ok ? ", SH_DONE" : strcmp(cb, "flush") == 0 ? ", SH_PENDING" : "");
     in->pl->failed = 1;
     return SH_FATAL;
 }
@@ -254,7 +256,7 @@ int flush_sinks(pipeline *pl, int final, int64_t timeout_ms)
             if (in->kind != SH_SINK || !in->p->flush)
                 continue;
             sh_rc rc = defined_rc(in, "flush", WD_CALL(in, "flush", in->p->flush(in->state, final)), 0);
-            if (rc == SH_RETRY)
+            if (rc == SH_PENDING || rc == SH_RETRY) /* SH_RETRY: the ABI 1.0 spelling */
                 pending = 1;
             else if (rc == SH_FATAL) {
                 if (!pl->failed)

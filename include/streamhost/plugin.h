@@ -30,6 +30,66 @@
  * Threading: the host calls every callback of a pipeline from one thread, one
  * call at a time.  A plugin may run its own threads (e.g. for I/O) but must only
  * call host services from inside a callback.
+ *
+ * Callbacks by kind (R: required, the loader refuses the plugin without it;
+ * O: optional, NULL means "nothing to do"; -: never called for that kind).
+ * "1.1" marks members added after ABI 1.0 (read only when the descriptor's
+ * size covers them).
+ *
+ *   callback      source  transform  sink   may return
+ *   ---------------------------------------------------------------------
+ *   validate 1.1    O        O        O     OK | FATAL
+ *   init            R        R        R     OK | FATAL
+ *   start           O        O        O     OK | FATAL
+ *   poll            R        -        -     OK | DONE | RETRY | FATAL
+ *   process         -        R        R     OK | RETRY | FATAL
+ *   watermark       -        O        -     OK | FATAL
+ *   tick            O        O        O     OK | FATAL
+ *   flush           -        -        O     OK | PENDING | FATAL
+ *   acked, busy     -        -        O     (values, not codes)
+ *   stop, destroy   O        O        O     (void)
+ *
+ *   The delivery and replay part, all optional (see "delivery protocol"
+ *   and "replay" at the members): a component that implements none of it
+ *   still gets at-least-once delivery when it keeps no state across calls.
+ *   positions, commit 1.1                  sources that own input positions
+ *   held, settled, needed_from,            stateful transforms
+ *     replay_fence, slot_settled 1.1
+ *   slot_assigned, slot_revoked 1.1        stateful transforms in a group
+ *   exchange_recv, exchanges 1.1           transforms with an exchange
+ *
+ * Return codes, one meaning each:
+ *   SH_OK       done; go on.
+ *   SH_RETRY    transient failure and nothing was applied (process: no
+ *               record of the batch took effect; poll: nothing emitted):
+ *               the host calls again, with the same batch for process(),
+ *               after a backoff.  Never return it after applying input:
+ *               what was applied would be applied twice.
+ *   SH_PENDING  flush() only: accepted, still in flight; the host calls
+ *               flush() again (ABI 1.0 plugins returned SH_RETRY here,
+ *               which the host still reads as SH_PENDING).
+ *   SH_DONE     poll() only: a finite input is fully emitted.
+ *   SH_FATAL    permanent failure: the host stops the pipeline (exit 1)
+ *               and commits nothing past what was delivered.  Log why
+ *               first, in one line naming the place and the fix.
+ *   Any other value is a plugin bug; the host stops with exit 1.
+ *
+ * Lifecycle, in the order the host drives one run:
+ *   1. validate() of every instance (also all that `streamhost check` does);
+ *   2. init() of every instance, in config order; then start() of each;
+ *   3. the run loop: poll() the sources (not while a sink is busy()); every
+ *      emit() runs process() downstream synchronously, and watermarks follow
+ *      (watermark()); tick() about every 100 ms (sinks write out on their
+ *      own schedule there and report it through acked()); at each commit
+ *      interval acked(), held() and positions() decide what commit() may
+ *      make the restart point; slot_assigned()/slot_revoked() around a
+ *      rebalance, before which the host calls flush(final = 0);
+ *   4. at the end of finite input (every poll() gave SH_DONE): watermark
+ *      INT64_MAX through the graph, so every window fires; on a stop
+ *      request: nothing fires, open state is re-read on the next start;
+ *   5. flush(final = 1) until SH_OK or shutdown.timeout, a last commit(),
+ *      then stop() of every instance and destroy() in reverse config order.
+ *   After SH_FATAL from any callback the host skips to 5 without commits.
  */
 #ifndef STREAMHOST_PLUGIN_H
 #define STREAMHOST_PLUGIN_H
@@ -57,10 +117,12 @@ extern "C" {
 typedef enum sh_rc {
     SH_OK = 0,    /**< done; go on */
     SH_RETRY = 1, /**< transient failure: nothing was applied; the host calls
-                       again with the same arguments after a backoff */
+                       again with the same arguments after a backoff (poll,
+                       process; see the table at the top for each callback) */
     SH_FATAL = 2, /**< permanent failure: the host stops the pipeline (exit 1)
                        and commits no offset past what was handled */
-    SH_DONE = 3   /**< sources only: the input is finite and fully emitted */
+    SH_DONE = 3,  /**< sources only: the input is finite and fully emitted */
+    SH_PENDING = 4 /**< flush only (ABI 1.1): still in flight, call again */
 } sh_rc;
 
 /** Plugin kinds; a config section [source.X] needs a SH_SOURCE plugin, etc. */
@@ -405,8 +467,9 @@ typedef struct sh_plugin {
     sh_rc (*tick)(void *state, int64_t now_ms);
 
     /** Sinks: push buffered output now.  `final` is nonzero at shutdown.
-     *  Return SH_OK when everything received so far is durable, SH_RETRY
-     *  while some is still in flight (the host calls again), SH_FATAL. */
+     *  Return SH_OK when everything received so far is durable, SH_PENDING
+     *  while some is still in flight (the host calls again), SH_FATAL.
+     *  (SH_RETRY, what ABI 1.0 plugins return here, means SH_PENDING.) */
     sh_rc (*flush)(void *state, int final);
 
     /** Stateful transforms: lower min_offset[slot] to the lowest input

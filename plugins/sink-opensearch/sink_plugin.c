@@ -176,7 +176,7 @@ static int64_t next_due(os_sink *s, int64_t now)
 
 /* Non-final: seal and send, never wait.  Final (shutdown): wait up to about
  * a second per call for responses and due retries; the host calls again
- * while SH_RETRY comes back, and stays in control of the overall deadline. */
+ * while SH_PENDING comes back, and stays in control of the overall deadline. */
 static sh_rc sink_flush(void *state, int final)
 {
     os_sink *s = state;
@@ -197,7 +197,7 @@ static sh_rc sink_flush(void *state, int final)
     }
     if (s->fatal)
         return SH_FATAL;
-    return ack_ledger_pending(&s->ledger) ? SH_RETRY : SH_OK;
+    return ack_ledger_pending(&s->ledger) ? SH_PENDING : SH_OK;
 }
 
 static uint64_t sink_acked(void *state)

@@ -102,8 +102,11 @@ static sh_rc ss_advance(ss_state *st, int64_t now)
         int32_t slots[256];
         size_t n = st->host->upstream_slots(st->ctx, slots, 256);
         for (size_t i = 0; i < n && i < 256; i++)
-            if (ss_clock_announce(&st->clock, slots[i], now) != 0)
-                return SH_RETRY;
+            if (ss_clock_announce(&st->clock, slots[i], now) != 0) {
+                /* not SH_RETRY: process() has applied its batch by now */
+                st->host->log(st->ctx, SH_LOG_ERROR, "out of memory tracking slot %d", (int)slots[i]);
+                return SH_FATAL;
+            }
     }
     (void)ss_clock_watermark(&st->clock, st->out_of_orderness, st->idleness,
                              now, &wm);

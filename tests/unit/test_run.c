@@ -338,6 +338,27 @@ static void test_process_and_flush_undefined_codes_are_fatal(void **st)
     done_with(&r);
 }
 
+/* SH_PENDING (ABI 1.1) is flush()'s "still in flight": the host calls again
+ * until shutdown.timeout, then exits 1 without committing; from process()
+ * it is a bug like any undefined code. */
+static void test_flush_pending_is_waited_for_and_bounded(void **st)
+{
+    (void)st;
+    char text[1024];
+    bin_run r;
+    bin_text(text, sizeof text, "1s", "", "flush = rc\nflush_rc = 4");
+    run_bin("flush4", text, NULL, 0, 10000, &r);
+    assert_int_equal(r.status, 1);
+    expect_line(&r, "sinks did not finish flushing within 1000 ms");
+    assert_false(file_has(r.log, "not a return code"));
+    done_with(&r);
+    bin_text(text, sizeof text, "30s", "", "process_rc = 4");
+    run_bin("process4", text, NULL, 0, 10000, &r);
+    assert_int_equal(r.status, 1);
+    expect_line(&r, "sink.out: process() returned 4, which is not a return code it may give");
+    done_with(&r);
+}
+
 /* A sink asking to retry forever: SIGTERM was ignored until a second one.
  * Now the retry loop gives up on the first stop request (the batch stays
  * uncommitted), well before shutdown.timeout, with exit 1. */
@@ -460,6 +481,7 @@ int main(void)
         cmocka_unit_test(test_rude_plugins_behaving_deliver),
         cmocka_unit_test(test_poll_undefined_code_is_fatal),
         cmocka_unit_test(test_process_and_flush_undefined_codes_are_fatal),
+        cmocka_unit_test(test_flush_pending_is_waited_for_and_bounded),
         cmocka_unit_test(test_sigterm_ends_endless_retry),
         cmocka_unit_test(test_blocking_flush_bounded_by_shutdown_timeout),
         cmocka_unit_test(test_blocking_final_flush_of_finite_run),

@@ -142,8 +142,8 @@ static inline os_sink *fx_state(testhost *th)
 
 static inline sh_rc fx_flush_final(testhost *th, int max_ms)
 {
-    sh_rc rc = SH_RETRY;
-    for (int waited = 0; waited < max_ms && rc == SH_RETRY; waited += 1000)
+    sh_rc rc = SH_PENDING;
+    for (int waited = 0; waited < max_ms && rc == SH_PENDING; waited += 1000)
         rc = fx_plugin()->flush(th_state(th), 1);
     return rc;
 }
