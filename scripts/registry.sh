@@ -13,7 +13,10 @@
 #
 # Environment (all optional):
 #   REGISTRY_VERSION        io.apicurio:apicurio-registry-app version (default 2.6.13.Final)
-#   REGISTRY_PORT           HTTP port on 127.0.0.1 (default 8081)
+#   REGISTRY_PORT           HTTP port on 127.0.0.1 (default 8081); another port is another
+#                           instance, with its own run dir (.cache/run/registry-PORT)
+#   REGISTRY_KEEP_DATA=1    store schemas in an H2 file under the run dir, kept across
+#                           stop/start (default: in memory, gone at stop)
 #   REGISTRY_COMPATIBILITY  global compatibility level set at start (default BACKWARD)
 #   REGISTRY_START_TIMEOUT  seconds to wait for it to answer (default 120)
 #   REGISTRY_HEAP_OPTS      heap (default "-Xms64m -Xmx512m")
@@ -33,10 +36,10 @@ REGISTRY_HEAP_OPTS="${REGISTRY_HEAP_OPTS:--Xms64m -Xmx512m}"
 
 RDIST="$SH_CACHE/registry/$REGISTRY_VERSION"
 RJAR="$RDIST/apicurio-registry-app-$REGISTRY_VERSION-runner.jar"
-RRUN="$SH_RUN/registry"
+if [ "$REGISTRY_PORT" = 8081 ]; then RRUN="$SH_RUN/registry"; else RRUN="$SH_RUN/registry-$REGISTRY_PORT"; fi
 RPID="$RRUN/registry.pid"
 RLOG="$RRUN/registry.log"
-RMARK="apicurio-registry-app-$REGISTRY_VERSION-runner.jar" # in its command line
+RMARK="-Dstreamhost.registry.port=$REGISTRY_PORT" # in its command line
 BASE="http://$REGISTRY_HOST:$REGISTRY_PORT"
 CCOMPAT="$BASE/apis/ccompat/v7"
 
@@ -106,14 +109,19 @@ cmd_start() {
         java="$(find_java 17 999 "${REGISTRY_JAVA_HOME:-}")" ||
             die "no Java 17+ found (set REGISTRY_JAVA_HOME, or: apt-get install openjdk-17-jre-headless)"
         [ -f "$RLOG" ] && mv -f "$RLOG" "$RLOG.1"
+        local dsurl="jdbc:h2:mem:registry_db"
+        if [ "${REGISTRY_KEEP_DATA:-0}" = 1 ]; then
+            mkdir -p "$RRUN/data"
+            dsurl="jdbc:h2:file:$RRUN/data/registry_db"
+        fi
         t0="$(now_ms)"
         # shellcheck disable=SC2086
         (
             cd "$RRUN"
             exec 9>&-
-            QUARKUS_HTTP_HOST="$REGISTRY_HOST" QUARKUS_HTTP_PORT="$REGISTRY_PORT" \
+            QUARKUS_HTTP_HOST="$REGISTRY_HOST" QUARKUS_HTTP_PORT="$REGISTRY_PORT" REGISTRY_DATASOURCE_URL="$dsurl" \
                 setsid "$java" $REGISTRY_HEAP_OPTS -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
-                -Djava.awt.headless=true -jar "$RJAR" >"$RLOG" 2>&1 </dev/null &
+                -Djava.awt.headless=true "$RMARK" -jar "$RJAR" >"$RLOG" 2>&1 </dev/null &
             echo $! >"$RPID"
         )
         pid="$(cat "$RPID")"
