@@ -97,6 +97,19 @@ $(BUILD)/tests/$(1)-%: plugins/$(1)/tests/%.c $(wildcard plugins/$(1)/*.c) $(wil
 endef
 $(foreach p,$(PLUGIN_DIRS),$(eval $(call PLUGIN_RULE,$(p))))
 
+# sink-dashboard: links libmicrohttpd, and embeds its web page (web/: the page,
+# its script, the vendored chart library) into the .so as a generated header.
+DASH_WEB    := $(shell find plugins/sink-dashboard/web -type f 2>/dev/null)
+DASH_ASSETS := $(BUILD)/gen/sink-dashboard/web_assets.h
+DASH_TARGETS := $(BUILD)/plugins/sink-dashboard.so $(filter $(BUILD)/tests/sink-dashboard-%,$(PLUGIN_TESTS))
+$(DASH_TARGETS): $(DASH_ASSETS)
+$(DASH_TARGETS): CFLAGS += -I$(dir $(DASH_ASSETS))
+$(DASH_TARGETS): PLUG_LIBS += $(if $(DEPS_GOALS),$(shell $(PKG) --libs libmicrohttpd))
+$(DASH_ASSETS): plugins/sink-dashboard/embed_web.sh $(DASH_WEB)
+	@mkdir -p $(dir $@)
+	@echo "  EMBED   $@"
+	$(Q)plugins/sink-dashboard/embed_web.sh $@ plugins/sink-dashboard/web
+
 # Small plugins the host's tests load (good, broken, wrong ABI).
 TEST_PLUGINS := $(patsubst tests/unit/plugins/%.c,$(BUILD)/tests/plugins/%.so,$(wildcard tests/unit/plugins/*.c))
 # Built against the frozen ABI 1.0 header (tests/abi/README.md), which comes first on the path.
