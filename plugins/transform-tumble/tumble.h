@@ -130,24 +130,46 @@ typedef struct tb_state {
 extern const sh_field tb_counts_fields[TB_C_NFIELDS];
 extern const sh_field tb_depts_fields[TB_D_NFIELDS];
 
-/* tumble_windows.c */
-int64_t tb_window_start(int64_t t, int64_t size);
+/* Start of the epoch-aligned window of `size` ms holding time `t`. */
+static inline int64_t tb_window_start(int64_t t, int64_t size)
+{
+    int64_t mod = t % size;
+    if (mod < 0)
+        mod += size; /* floor, also before 1970 */
+    if (t < INT64_MIN + mod)
+        return INT64_MIN; /* the first window of time is cut short */
+    return t - mod;
+}
+
 /* Last millisecond of the window starting at `start` (end - 1). */
-int64_t tb_window_last(const tb_state *st, int64_t start);
+static inline int64_t tb_window_last(const tb_state *st, int64_t start)
+{
+    return start > INT64_MAX - (st->size - 1) ? INT64_MAX : start + (st->size - 1);
+}
+
+/* The files below form layers, each using only those above it:
+ * windows (the open windows as data) <- output (documents of a window)
+ * <- exchange (partials between processes) <- fire (what happens to a
+ * window when the watermark passes it) <- plugin (the callbacks). */
+
+/* tumble_windows.c */
 /* Count one session record into its window (created when new). 0, or -1
  * when memory ran out. */
 int tb_window_add(tb_state *st, int64_t start, const sh_record *r,
                   const tb_fields *f);
-/* Emit every window whose last millisecond is <= st->wm, in start order. */
-sh_rc tb_windows_fire(tb_state *st);
+void tb_window_release(tb_window *w);
+/* Drop windows [0, n) (released by the caller) from the front. */
+void tb_windows_shift(tb_state *st, size_t n);
 void tb_windows_free(tb_state *st);
 
 #define TB_EX_AUTO 0
 #define TB_EX_KAFKA 1
 #define TB_EX_LOCAL 2
 
-sh_rc tb_window_emit(tb_state *st, const tb_window *w);
-void tb_window_release(tb_window *w);
+/* tumble_fire.c */
+/* Emit every window whose last millisecond is <= st->wm, in start order:
+ * locally, or as this process's partial to the exchange. */
+sh_rc tb_windows_fire(tb_state *st);
 
 /* tumble_exchange.c */
 sh_rc tb_exchange_start(tb_state *st);
@@ -163,6 +185,8 @@ void tb_exchange_free(tb_state *st);
 
 /* tumble_output.c */
 sh_rc tb_output_counts(tb_state *st, const tb_window *w);
+/* Emit one window's documents: its counts, then its departments by name. */
+sh_rc tb_window_emit(tb_state *st, const tb_window *w);
 sh_rc tb_output_dept(tb_state *st, const tb_window *w, sh_str name, uint32_t count);
 sh_rc tb_output_flush(tb_state *st);
 void tb_output_free(tb_output *o);

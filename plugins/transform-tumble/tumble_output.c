@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const sh_field tb_counts_fields[TB_C_NFIELDS] = {
     [TB_C_COUNT] = {"userSessionCount", SH_INT},
@@ -130,4 +131,44 @@ sh_rc tb_output_dept(tb_state *st, const tb_window *w, sh_str name, uint32_t cou
     tb_next(st, &st->depts_schema, w, at, id_len);
     (*st->departments_out)++;
     return o->n == TB_OUT_BATCH ? tb_output_flush(st) : SH_OK;
+}
+
+static int tb_dept_cmp(const void *a, const void *b)
+{
+    const sh_str *x = &((const tb_dept_count *)a)->name;
+    const sh_str *y = &((const tb_dept_count *)b)->name;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = n ? memcmp(x->ptr, y->ptr, n) : 0;
+    if (c)
+        return c;
+    return (x->len > y->len) - (x->len < y->len);
+}
+
+/* Emit one window: its counts document, then its departments by name. */
+sh_rc tb_window_emit(tb_state *st, const tb_window *w)
+{
+    sh_rc rc = tb_output_counts(st, w);
+    if (rc != SH_OK)
+        return rc;
+    if (w->ndepts > st->capsorted) {
+        tb_dept_count *s = realloc(st->sorted, w->ndepts * sizeof *s);
+        if (!s) {
+            st->host->log(st->ctx, SH_LOG_ERROR, "out of memory sorting departments");
+            return SH_FATAL;
+        }
+        st->sorted = s;
+        st->capsorted = w->ndepts;
+    }
+    size_t n = 0;
+    for (uint32_t id = 0; id < w->ndepts; id++)
+        if (w->dept_counts[id])
+            st->sorted[n++] = (tb_dept_count){st->names.names[id], w->dept_counts[id]};
+    if (n > 1)
+        qsort(st->sorted, n, sizeof *st->sorted, tb_dept_cmp);
+    for (size_t i = 0; i < n; i++) {
+        rc = tb_output_dept(st, w, st->sorted[i].name, st->sorted[i].count);
+        if (rc != SH_OK)
+            return rc;
+    }
+    return SH_OK;
 }

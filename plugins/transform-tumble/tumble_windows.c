@@ -6,21 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int64_t tb_window_start(int64_t t, int64_t size)
-{
-    int64_t mod = t % size;
-    if (mod < 0)
-        mod += size; /* floor, also before 1970 */
-    if (t < INT64_MIN + mod)
-        return INT64_MIN; /* the first window of time is cut short */
-    return t - mod;
-}
-
-int64_t tb_window_last(const tb_state *st, int64_t start)
-{
-    return start > INT64_MAX - (st->size - 1) ? INT64_MAX : start + (st->size - 1);
-}
-
 /* The window starting at `start` (of source slot `slot` in exchange mode,
  * -1 otherwise), created in (start, slot) order when missing. */
 static tb_window *tb_window_get(tb_state *st, int64_t start, int32_t slot)
@@ -111,78 +96,19 @@ int tb_window_add(tb_state *st, int64_t start, const sh_record *r,
     return tb_hold(w, r->slot, r->offset);
 }
 
-static int tb_dept_cmp(const void *a, const void *b)
-{
-    const sh_str *x = &((const tb_dept_count *)a)->name;
-    const sh_str *y = &((const tb_dept_count *)b)->name;
-    size_t n = x->len < y->len ? x->len : y->len;
-    int c = n ? memcmp(x->ptr, y->ptr, n) : 0;
-    if (c)
-        return c;
-    return (x->len > y->len) - (x->len < y->len);
-}
-
-/* Emit one window: its counts document, then its departments by name. */
-sh_rc tb_window_emit(tb_state *st, const tb_window *w)
-{
-    sh_rc rc = tb_output_counts(st, w);
-    if (rc != SH_OK)
-        return rc;
-    if (w->ndepts > st->capsorted) {
-        tb_dept_count *s = realloc(st->sorted, w->ndepts * sizeof *s);
-        if (!s) {
-            st->host->log(st->ctx, SH_LOG_ERROR, "out of memory sorting departments");
-            return SH_FATAL;
-        }
-        st->sorted = s;
-        st->capsorted = w->ndepts;
-    }
-    size_t n = 0;
-    for (uint32_t id = 0; id < w->ndepts; id++)
-        if (w->dept_counts[id])
-            st->sorted[n++] = (tb_dept_count){st->names.names[id], w->dept_counts[id]};
-    if (n > 1)
-        qsort(st->sorted, n, sizeof *st->sorted, tb_dept_cmp);
-    for (size_t i = 0; i < n; i++) {
-        rc = tb_output_dept(st, w, st->sorted[i].name, st->sorted[i].count);
-        if (rc != SH_OK)
-            return rc;
-    }
-    return SH_OK;
-}
-
 void tb_window_release(tb_window *w)
 {
     free(w->dept_counts);
     free(w->held);
 }
 
-sh_rc tb_windows_fire(tb_state *st)
+void tb_windows_shift(tb_state *st, size_t n)
 {
-    size_t done = 0;
-    sh_rc rc = SH_OK;
-    while (done < st->nwin && tb_window_last(st, st->windows[done].start) <= st->wm) {
-        const tb_window *w = &st->windows[done];
-        int64_t fence = st->ex_n ? tb_src_fence(st, w->slot) : st->fence;
-        if (tb_window_last(st, w->start) < fence)
-            (*st->replayed)++; /* rebuilt after a restart; delivered before it */
-        else if (st->ex_n)
-            rc = tb_exchange_partial(st, w); /* this slot's part goes to the merge */
-        else
-            rc = tb_window_emit(st, w);
-        tb_window_release(&st->windows[done]);
-        done++;
-        if (rc != SH_OK)
-            break;
-    }
-    if (done) {
-        memmove(st->windows, st->windows + done, (st->nwin - done) * sizeof *st->windows);
-        st->nwin -= done;
+    if (n) {
+        memmove(st->windows, st->windows + n, (st->nwin - n) * sizeof *st->windows);
+        st->nwin -= n;
     }
     *st->open_gauge = (int64_t)st->nwin;
-    if (rc != SH_OK)
-        return rc;
-    return tb_output_flush(st);
 }
 
 void tb_windows_free(tb_state *st)
