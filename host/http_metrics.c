@@ -155,6 +155,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     if (strcmp(url, "/health/live") == 0)
         return respond(c, 200, "application/json", "{\"status\":\"live\"}\n", 18);
     if (strcmp(url, "/health") == 0 || strcmp(url, "/health/ready") == 0) {
+        if (ready_ && metrics_gauge_sum(NULL, "registry_paused_partitions") > 0) /* the Kafka source waits */
+            return respond(c, 200, "application/json",
+                           "{\"status\":\"ready\",\"schema_registry\":\"unavailable\"}\n", 51);
         if (ready_)
             return respond(c, 200, "application/json", "{\"status\":\"ready\"}\n", 19);
         return respond(c, 503, "application/json", "{\"status\":\"not ready\"}\n", 23);

@@ -6,7 +6,9 @@
 #include "kafka.h"
 #include "log.h"
 #include "pipeline.h"
+#include "registry.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,13 @@ static const sh_config_key kk_config[] = {
     {"format", SH_CFG_STRING, "avro", 0, "value format: avro"},
     {"schema.file", SH_CFG_STRING, "conf/ClickEvent.avsc", 0, "Avro schema (.avsc) of the values"},
     {"framing", SH_CFG_STRING, "confluent", 0, "confluent, glue or bare"},
-    {"schema.id", SH_CFG_INT, "1", 0, "Confluent schema id written in each message"},
+    {"schema.id", SH_CFG_INT, "1", 0,
+     "Confluent schema id written in each message (with schema.registry.url: the id the registry gives schema.file)"},
+    REGISTRY_CONFIG_KEYS,
+    {"subject", SH_CFG_STRING, NULL, 0, "registry subject of the schema (default: TOPIC-value, the TopicNameStrategy)"},
+    {"auto.register", SH_CFG_BOOL, "true", 0,
+     "register schema.file under the subject at start; false: only look it up, and refuse to start if it is not "
+     "registered"},
     {"glue.schema.version", SH_CFG_STRING, "00000000-0000-0000-0000-000000000001", 0,
      "Glue schema version UUID written in each message"},
     {"glue.compression", SH_CFG_STRING, "none", 0, "Glue body compression: none or zlib"},
@@ -89,6 +97,71 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     mark_done(s, seq);
 }
 
+static void kk_subject(const sh_host *h, sh_ctx *ctx, char *out, size_t n)
+{
+    const char *su = h->cfg_str(ctx, "subject");
+    if (su && *su)
+        snprintf(out, n, "%s", su);
+    else
+        snprintf(out, n, "%s-value", h->cfg_str(ctx, "topic"));
+}
+
+/* schema.registry.url with Confluent framing: the schema id of schema.file,
+ * registered under the subject (auto.register) or looked up.  0, or -1 with
+ * the log line written; *not_registered when the registry said it is not
+ * there. */
+static int kk_schema_id(const sh_host *h, sh_ctx *ctx, registry *reg, int32_t *id, int *not_registered)
+{
+    char subject[1024], err[1024];
+    kk_subject(h, ctx, subject, sizeof subject);
+    const char *sf = h->cfg_str(ctx, "schema.file");
+    char *text = registry_read_file(sf, NULL);
+    *not_registered = 0;
+    if (!text) {
+        h->log(ctx, SH_LOG_ERROR, "%s: cannot read %s: %s", h->cfg_where(ctx, "schema.file"), sf, strerror(errno));
+        return -1;
+    }
+    int reg_it = (int)h->cfg_int(ctx, "auto.register");
+    reg_rc rc = reg_it ? registry_register(reg, subject, text, id, err, sizeof err)
+                       : registry_lookup(reg, subject, text, id, err, sizeof err);
+    free(text);
+    if (rc == REG_OK) {
+        h->log(ctx, SH_LOG_INFO, "schema %s is %s under subject '%s' as schema id %d", sf,
+               reg_it ? "registered" : "found", subject, (int)*id);
+        return 0;
+    }
+    *not_registered = rc == REG_NOT_FOUND;
+    if (!reg_it && rc == REG_NOT_FOUND)
+        h->log(ctx, SH_LOG_ERROR, "%s: auto.register = false and %s is not registered under subject '%s' at %s; "
+               "register it, or set auto.register = true", h->cfg_where(ctx, "auto.register"), sf, subject,
+               registry_url(reg));
+    else
+        h->log(ctx, SH_LOG_ERROR, "%s: cannot %s %s under subject '%s': %s", h->cfg_where(ctx, "schema.registry.url"),
+               reg_it ? "register" : "look up", sf, subject, err);
+    return -1;
+}
+
+/* auto.register = false: a schema the registry does not have is a config
+ * error (exit 2 before anything starts, `check` says it too). */
+static sh_rc kk_validate(const sh_host *h, sh_ctx *ctx)
+{
+    const char *const *urls;
+    if (h->cfg_int(ctx, "auto.register") || h->cfg_list(ctx, "schema.registry.url", &urls) == 0 ||
+        strcmp(h->cfg_str(ctx, "framing"), "confluent") != 0)
+        return SH_OK;
+    char err[1024];
+    registry *reg = registry_from_config(h, ctx, err, sizeof err);
+    if (!reg) {
+        h->log(ctx, SH_LOG_ERROR, "%s", err);
+        return SH_FATAL;
+    }
+    int32_t id;
+    int missing;
+    int rc = kk_schema_id(h, ctx, reg, &id, &missing);
+    registry_free(reg);
+    return rc == 0 || !missing ? SH_OK : SH_FATAL; /* unreachable: init says so (exit 1) */
+}
+
 static sh_rc kk_init(const sh_host *h, sh_ctx *ctx, void **state)
 {
     struct kk *s = calloc(1, sizeof *s);
@@ -117,6 +190,23 @@ static sh_rc kk_init(const sh_host *h, sh_ctx *ctx, void **state)
         return SH_FATAL;
     }
     s->zlib = strcmp(gc, "zlib") == 0;
+    registry *reg = registry_from_config(h, ctx, err, sizeof err);
+    if (!reg && *err) {
+        h->log(ctx, SH_LOG_ERROR, "%s", err);
+        return SH_FATAL;
+    }
+    if (reg && s->framing != FRAMING_CONFLUENT)
+        h->log(ctx, SH_LOG_WARN, "%s: schema.registry.url is used with framing = confluent only",
+               h->cfg_where(ctx, "schema.registry.url"));
+    if (reg && s->framing == FRAMING_CONFLUENT) {
+        int missing;
+        int rc = kk_schema_id(h, ctx, reg, &s->schema_id, &missing);
+        registry_free(reg);
+        if (rc != 0)
+            return SH_FATAL;
+    } else {
+        registry_free(reg);
+    }
     s->codec = avro_codec_new(h->cfg_str(ctx, "schema.file"), h->cfg_str(ctx, "topic"), err, sizeof err);
     if (!s->codec) {
         h->log(ctx, SH_LOG_ERROR, "%s: %s", h->cfg_where(ctx, "schema.file"), err);
@@ -401,6 +491,7 @@ const sh_plugin sh_builtin_kafka_sink = {
     .description = "produces records to a Kafka topic as Avro, keyed, idempotent (built in)",
     .config = kk_config,
     .init = kk_init,
+    .validate = kk_validate,
     .start = kk_start,
     .process = kk_process,
     .tick = kk_tick,

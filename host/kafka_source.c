@@ -6,7 +6,9 @@
 #include "kafka.h"
 #include "log.h"
 #include "pipeline.h"
+#include "registry.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +21,18 @@ static const sh_config_key ks_config[] = {
     {"bounded", SH_CFG_BOOL, "false", 0,
      "read up to the end offsets seen at start, then finish (every window fires, output is flushed and committed)"},
     {"format", SH_CFG_STRING, "avro", 0, "value format: avro"},
-    {"schema.file", SH_CFG_STRING, "conf/ClickEvent.avsc", 0, "Avro schema (.avsc) of the values"},
+    {"schema.file", SH_CFG_STRING, NULL, 0,
+     "the reader's Avro schema (.avsc) of the values (default: conf/ClickEvent.avsc; with schema.registry.url, the "
+     "latest version of `subject` at start)"},
     {"stream", SH_CFG_STRING, NULL, 0, "stream name of the records (default: the first topic)"},
+    REGISTRY_CONFIG_KEYS,
+    {"subject", SH_CFG_STRING, NULL, 0,
+     "registry subject whose latest version is the reader's schema when schema.file is not set (default: TOPIC-value)"},
+    {"schema.registry.retry.max", SH_CFG_DURATION, "10s", 0,
+     "registry unavailable: the partition pauses and retries with a backoff doubling up to this"},
+    {"glue.schemas.dir", SH_CFG_STRING, NULL, 0,
+     "directory of writer schemas for Glue framing, one UUID.avsc per schema version (default: every Glue message "
+     "is read with schema.file)"},
     {"framing", SH_CFG_LIST, "auto", 0,
      "accepted framings, told apart by the first byte: confluent (0x00), glue (0x03), bare; auto = all three. "
      "Without bare, any other first byte is a bad_magic dead letter"},
@@ -45,6 +57,19 @@ struct part {
     char *last_meta; /* metadata of its last commit */
     int reached;   /* bounded mode: end reached */
     int assigned;
+    int held;         /* registry unavailable: paused at `next`, retried at retry_at */
+    int32_t held_id;  /* the schema id it waits for */
+    int64_t retry_at, backoff;
+};
+
+/* A writer schema seen in messages: its decoding plan, or why its messages
+ * are dead letters (reason). */
+struct wplan {
+    int glue;
+    int32_t id;
+    unsigned char uuid[16];
+    avro_plan *plan;
+    char *reason;
 };
 
 struct ks {
@@ -73,6 +98,14 @@ struct ks {
     size_t cap;
     arena arena;
     uint64_t *m_msgs, *m_bad;
+    registry *reg;
+    const avro_plan *self_plan; /* the reader's schema: bare messages, or no registry */
+    char *glue_dir;
+    struct wplan *wp;
+    size_t nwp, capwp;
+    struct wplan *last_wp; /* the hot path's one-entry cache */
+    int64_t retry_max;
+    int64_t *m_paused;
     int64_t *m_lag;
     int64_t *m_assigned, *m_partitions; /* this process's share of the partitions */
 };
@@ -181,6 +214,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                 continue;
             p->assigned = 1;
             p->reached = 0;
+            p->held = 0;
             if (s->bounded) {
                 int64_t lo = 0, hi = 0;
                 rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, parts->elems[i].topic,
@@ -224,6 +258,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
             if (p) {
                 p->assigned = 0;
                 p->next = -1;
+                p->held = 0;
                 if (p->pq) { /* what it fetched ahead is read again by the next owner */
                     rd_kafka_message_t *stale[256];
                     ssize_t k;
@@ -279,9 +314,42 @@ static sh_rc ks_init(const sh_host *h, sh_ctx *ctx, void **state)
         s->allow_bare |= f == FRAMING_AUTO || f == FRAMING_BARE;
     }
     const char *stream = h->cfg_str(ctx, "stream");
-    s->codec = avro_codec_new(h->cfg_str(ctx, "schema.file"), stream ? stream : s->topics[0], err, sizeof err);
+    s->reg = registry_from_config(h, ctx, err, sizeof err);
+    if (!s->reg && *err) {
+        h->log(ctx, SH_LOG_ERROR, "%s", err);
+        return SH_FATAL;
+    }
+    s->retry_max = h->cfg_int(ctx, "schema.registry.retry.max");
+    const char *gd = h->cfg_str(ctx, "glue.schemas.dir");
+    s->glue_dir = gd && *gd ? strdup(gd) : NULL;
+    const char *sf = h->cfg_str(ctx, "schema.file");
+    if (sf && *sf) {
+        s->codec = avro_codec_new(sf, stream ? stream : s->topics[0], err, sizeof err);
+    } else if (s->reg) {
+        /* the reader's schema: the subject's latest version, once, at start */
+        char subj[1024], *json = NULL, what[1200];
+        const char *su = h->cfg_str(ctx, "subject");
+        snprintf(subj, sizeof subj, "%s", su && *su ? su : s->topics[0]);
+        if (!(su && *su))
+            snprintf(subj + strlen(subj), sizeof subj - strlen(subj), "-value");
+        int32_t id;
+        reg_rc rc = registry_latest(s->reg, subj, &id, &json, err, sizeof err);
+        if (rc != REG_OK) {
+            h->log(ctx, SH_LOG_ERROR, "%s: no reader schema: %s (set schema.file, or register the schema)",
+                   h->cfg_where(ctx, "schema.registry.url"), err);
+            return SH_FATAL;
+        }
+        snprintf(what, sizeof what, "subject '%s' (latest version, schema id %d)", subj, (int)id);
+        s->codec = avro_codec_new_json(json, strlen(json), what, stream ? stream : s->topics[0], err, sizeof err);
+        free(json);
+        if (s->codec)
+            h->log(ctx, SH_LOG_INFO, "reader schema: %s", what);
+    } else {
+        sf = "conf/ClickEvent.avsc";
+        s->codec = avro_codec_new(sf, stream ? stream : s->topics[0], err, sizeof err);
+    }
     if (!s->codec) {
-        h->log(ctx, SH_LOG_ERROR, "%s: %s", h->cfg_where(ctx, "schema.file"), err);
+        h->log(ctx, SH_LOG_ERROR, "%s: %s", h->cfg_where(ctx, sf ? "schema.file" : "schema.registry.url"), err);
         return SH_FATAL;
     }
     const char *const *items;
@@ -295,13 +363,14 @@ static sh_rc ks_init(const sh_host *h, sh_ctx *ctx, void **state)
         h->log(ctx, SH_LOG_ERROR, "%s: %s", h->cfg_where(ctx, "glue.schema.versions"), err);
         return SH_FATAL;
     }
+    s->self_plan = avro_codec_self_plan(s->codec);
     const char *tf = h->cfg_str(ctx, "time.field");
     s->time_field = -1;
     if (tf && *tf) {
         s->time_field = sh_schema_field(avro_codec_schema(s->codec), tf);
         if (s->time_field < 0 || avro_codec_schema(s->codec)->fields[s->time_field].type != SH_INT) {
             h->log(ctx, SH_LOG_ERROR, "%s: time.field '%s' is not an integer field of %s", h->cfg_where(ctx, "time.field"),
-                   tf, h->cfg_str(ctx, "schema.file"));
+                   tf, sf ? sf : "the reader's schema");
             return SH_FATAL;
         }
     }
@@ -370,6 +439,8 @@ static sh_rc ks_init(const sh_host *h, sh_ctx *ctx, void **state)
     s->q = rd_kafka_queue_get_consumer(s->rk);
     s->m_msgs = h->counter(ctx, "messages_total", "Kafka messages consumed");
     s->m_bad = h->counter(ctx, "decode_errors_total", "messages that could not be decoded");
+    s->m_paused = h->gauge(ctx, "registry_paused_partitions",
+                           "partitions paused because the schema registry is unavailable (retried with backoff)");
     s->m_lag = h->gauge(ctx, "consumer_lag", "messages behind the end of the assigned partitions");
     s->m_assigned = h->gauge(ctx, "assigned_partitions", "partitions of the topic(s) this process reads");
     s->m_partitions = h->gauge(ctx, "topic_partitions", "partitions of the topic(s), over all processes of the group");
@@ -442,6 +513,140 @@ static int bounded_done(struct ks *s)
                 return 0;
         }
     return 1;
+}
+
+/* The writer schema of a Confluent id (from the registry) or a Glue UUID
+ * (from glue.schemas.dir): its plan, built once, or the reason its messages
+ * are dead letters.  NULL when the registry is unavailable (err says why):
+ * nothing is decided, the caller holds the message. */
+static struct wplan *writer_plan(struct ks *s, int glue, int32_t id, const unsigned char *uuid, char *err,
+                                 size_t errlen)
+{
+    for (size_t i = 0; i < s->nwp; i++) {
+        struct wplan *w = &s->wp[i];
+        if (w->glue == glue && (glue ? memcmp(w->uuid, uuid, 16) == 0 : w->id == id))
+            return w;
+    }
+    char what[128], why[6144], *text = NULL;
+    const char *json = NULL;
+    struct wplan nw = {.glue = glue, .id = id};
+    if (glue) {
+        memcpy(nw.uuid, uuid, 16);
+        snprintf(what, sizeof what,
+                 "Glue schema version %02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", uuid[0],
+                 uuid[1], uuid[2], uuid[3], uuid[4], uuid[5], uuid[6], uuid[7], uuid[8], uuid[9], uuid[10], uuid[11],
+                 uuid[12], uuid[13], uuid[14], uuid[15]);
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s.avsc", s->glue_dir, what + strlen("Glue schema version "));
+        if (!(text = registry_read_file(path, NULL)))
+            snprintf(why, sizeof why, "unknown_schema: %s: no schema file %s (%s)", what, path, strerror(errno));
+        json = text;
+    } else {
+        snprintf(what, sizeof what, "schema id %d", (int)id);
+        reg_rc rc = registry_schema_by_id(s->reg, id, &json, err, errlen);
+        if (rc == REG_UNAVAILABLE)
+            return NULL;
+        if (rc != REG_OK) {
+            snprintf(why, sizeof why, "unknown_schema: %s", err);
+            json = NULL;
+        }
+    }
+    if (json) {
+        char perr[768];
+        nw.plan = avro_plan_new(s->codec, json, strlen(json), perr, sizeof perr);
+        if (!nw.plan)
+            snprintf(why, sizeof why, "incompatible_schema: %s cannot be read with the reader's schema: %s", what, perr);
+    }
+    free(text);
+    if (nw.plan)
+        s->h->log(s->ctx, SH_LOG_INFO, "%s: decoding plan built", what);
+    else {
+        nw.reason = strdup(why);
+        s->h->log(s->ctx, SH_LOG_WARN, "%s; its messages go to the dead-letter output", why);
+    }
+    if (s->nwp == s->capwp) {
+        s->capwp = s->capwp ? s->capwp * 2 : 8;
+        s->wp = realloc(s->wp, s->capwp * sizeof *s->wp);
+        s->last_wp = NULL; /* pointers into the old array */
+    }
+    s->wp[s->nwp] = nw;
+    return &s->wp[s->nwp++];
+}
+
+static rd_kafka_topic_partition_list_t *one_partition(const char *topic, int32_t partition, int64_t offset)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, partition)->offset = offset;
+    return l;
+}
+
+static void count_held(struct ks *s)
+{
+    int64_t n = 0;
+    for (size_t t = 0; t < s->ntopics; t++)
+        for (int32_t p = 0; p < s->nparts[t]; p++)
+            n += s->parts[t][p].assigned && s->parts[t][p].held;
+    *s->m_paused = n;
+}
+
+/* The registry cannot be asked about schema id `id` of the message at
+ * `offset`: pause the partition there and rewind it, so that this message
+ * and the ones after it are read again once the registry answers.  Nothing
+ * is emitted, dead-lettered or committed past it meanwhile. */
+static void hold(struct ks *s, struct part *p, const char *topic, int32_t partition, int64_t offset, int32_t id,
+                 const char *why)
+{
+    p->held = 1;
+    p->held_id = id;
+    p->next = offset;
+    p->reached = 0;
+    p->backoff = 500;
+    p->retry_at = s->h->mono_ms(s->ctx) + p->backoff;
+    rd_kafka_topic_partition_list_t *l = one_partition(topic, partition, offset);
+    rd_kafka_pause_partitions(s->rk, l);
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(s->rk, l, 10000);
+    if (e || l->elems[0].err) {
+        s->h->log(s->ctx, SH_LOG_ERROR, "%s[%d]: cannot rewind to offset %lld while the registry is unavailable: %s; "
+                  "stopping (exit 1) so that no message is skipped", topic, (int)partition, (long long)offset,
+                  e ? rd_kafka_error_string(e) : rd_kafka_err2str(l->elems[0].err));
+        s->fatal = 1;
+    }
+    if (e)
+        rd_kafka_error_destroy(e);
+    rd_kafka_topic_partition_list_destroy(l);
+    s->h->log(s->ctx, SH_LOG_WARN, "%s[%d] paused at offset %lld: %s; retrying with backoff (nothing is skipped)",
+              topic, (int)partition, (long long)offset, why);
+    count_held(s);
+}
+
+/* Held partitions whose time has come ask the registry again; the ones it
+ * answers (found or not) resume where they paused. */
+static void retry_held(struct ks *s)
+{
+    int64_t now = s->h->mono_ms(s->ctx);
+    for (size_t t = 0; t < s->ntopics; t++)
+        for (int32_t pi = 0; pi < s->nparts[t]; pi++) {
+            struct part *p = &s->parts[t][pi];
+            if (!p->assigned || !p->held || now < p->retry_at)
+                continue;
+            char err[1024];
+            if (!writer_plan(s, 0, p->held_id, NULL, err, sizeof err)) {
+                p->backoff = p->backoff * 2 > s->retry_max ? s->retry_max : p->backoff * 2;
+                if (p->backoff < 100)
+                    p->backoff = 100;
+                p->retry_at = s->h->mono_ms(s->ctx) + p->backoff;
+                s->h->log(s->ctx, SH_LOG_DEBUG, "%s[%d]: %s; next try in %lld ms", s->topics[t], (int)pi, err,
+                          (long long)p->backoff);
+                continue;
+            }
+            p->held = 0;
+            rd_kafka_topic_partition_list_t *l = one_partition(s->topics[t], pi, p->next);
+            rd_kafka_resume_partitions(s->rk, l);
+            rd_kafka_topic_partition_list_destroy(l);
+            s->h->log(s->ctx, SH_LOG_INFO, "%s[%d]: the registry answers again; resuming at offset %lld", s->topics[t],
+                      (int)pi, (long long)p->next);
+            count_held(s);
+        }
 }
 
 static void dead(struct ks *s, const rd_kafka_message_t *m, struct part *p, const char *reason)
@@ -531,6 +736,8 @@ static sh_rc ks_poll(void *st, size_t max, int timeout_ms)
         sample_ends(s);
     if (s->bounded && bounded_done(s))
         return SH_DONE;
+    if (*s->m_paused)
+        retry_held(s);
     if (max > s->cap) {
         s->cap = max;
         s->msgs = realloc(s->msgs, max * sizeof *s->msgs);
@@ -569,13 +776,15 @@ static sh_rc ks_poll(void *st, size_t max, int timeout_ms)
         }
         if (m->err) {
             if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                if (p && s->bounded && p->end >= 0 && m->offset >= p->end)
+                if (p && !p->held && s->bounded && p->end >= 0 && m->offset >= p->end)
                     p->reached = 1;
             } else {
                 s->h->log(s->ctx, SH_LOG_WARN, "%s", rd_kafka_message_errstr(m));
             }
             continue;
         }
+        if (p && p->held)
+            continue; /* after a message held for the registry: read again after the rewind */
         (*s->m_msgs)++;
         if (!p || !p->assigned)
             continue; /* fetched before its partition was revoked: the next owner reads it */
@@ -608,7 +817,31 @@ static sh_rc ks_poll(void *st, size_t max, int timeout_ms)
             dead(s, m, p, reason);
             continue;
         }
-        if (avro_codec_decode(s->codec, fr, m->payload, m->len, vals, &s->arena, reason, sizeof reason)) {
+        avro_frame f;
+        if (avro_codec_frame(s->codec, fr, m->payload, m->len, &f, reason, sizeof reason)) {
+            dead(s, m, p, reason);
+            continue;
+        }
+        const avro_plan *plan = s->self_plan;
+        if ((f.framing == FRAMING_CONFLUENT && s->reg) || (f.framing == FRAMING_GLUE && s->glue_dir)) {
+            int glue = f.framing == FRAMING_GLUE;
+            struct wplan *w = s->last_wp;
+            if (!w || w->glue != glue || (glue ? memcmp(w->uuid, f.uuid, 16) != 0 : w->id != f.id)) {
+                char err[1024];
+                if (!(w = writer_plan(s, glue, f.id, f.uuid, err, sizeof err))) {
+                    (*s->m_msgs)--; /* counted again when it is read again */
+                    hold(s, p, rd_kafka_topic_name(m->rkt), m->partition, m->offset, f.id, err);
+                    continue;
+                }
+                s->last_wp = w;
+            }
+            if (!w->plan) {
+                dead(s, m, p, w->reason);
+                continue;
+            }
+            plan = w->plan;
+        }
+        if (avro_plan_decode(plan, f.body, f.blen, vals, &s->arena, reason, sizeof reason)) {
             dead(s, m, p, reason);
             continue;
         }
@@ -750,7 +983,14 @@ static void ks_destroy(void *st)
         rd_kafka_queue_destroy(s->q);
     if (s->rk)
         rd_kafka_destroy(s->rk);
+    for (size_t i = 0; i < s->nwp; i++) {
+        avro_plan_free(s->wp[i].plan);
+        free(s->wp[i].reason);
+    }
+    free(s->wp);
     avro_codec_free(s->codec);
+    registry_free(s->reg);
+    free(s->glue_dir);
     free(s->group);
     for (size_t t = 0; t < s->ntopics; t++) {
         for (int32_t p = 0; p < s->nparts[t]; p++)

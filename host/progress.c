@@ -222,6 +222,10 @@ void progress_update(pipeline *pl, int final)
     uint64_t late = metrics_sum(NULL, "late_events_total");
     uint64_t dead = metrics_sum(NULL, "dead_letters_total");
     int64_t lag = metrics_gauge_sum(NULL, "consumer_lag");
+    int64_t paused = metrics_gauge_sum(NULL, "registry_paused_partitions");
+    if (paused > 0 && o < sizeof line) /* the Kafka source waits for the schema registry */
+        o += (size_t)snprintf(line + o, sizeof line - o, " | schema registry unavailable: %lld partition(s) paused",
+                              (long long)paused);
     if (o < sizeof line)
         snprintf(line + o, sizeof line - o, " | lag %lld | open sessions %lld | late %llu | dead letters %llu",
                  (long long)lag, (long long)open, (unsigned long long)late, (unsigned long long)dead);
