@@ -35,7 +35,7 @@ NODEPS_GOALS  := clean help deps check-deps stack-down
 DEPS_GOALS    := $(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all))
 DEPS_PROFILES := build \
   $(if $(filter test unit-test valgrind,$(DEPS_GOALS)),unit) \
-  $(if $(filter test integration-test bench demo stack-up,$(DEPS_GOALS)),integration) \
+  $(if $(filter test integration-test bench bench-flink demo stack-up,$(DEPS_GOALS)),integration) \
   $(if $(filter valgrind,$(DEPS_GOALS)),valgrind) \
   $(if $(filter fuzz build/fuzz/%,$(DEPS_GOALS)),fuzz)
 ENSURE_DEPS = CC='$(CC)' PKG_CONFIG='$(PKG)' PKG_MODULES='$(sort $(HOST_PKGS) $(PLUG_PKGS))' scripts/ensure-deps.sh
@@ -187,6 +187,11 @@ help:
 # Benchmarks against the real local Kafka (started if needed); appends to bench/RESULTS.md.
 bench: all
 	BUILD=$(BUILD) bench/run.sh
+
+# Only the comparison with the reference job on Flink (bench/flink; built with mvn on demand).
+.PHONY: bench-flink
+bench-flink: all
+	BUILD=$(BUILD) BENCH_ONLY=flink bench/run.sh
 
 # The reference deployment locally: Kafka + OpenSearch, generator and analytics
 # as two processes, document counts per index refreshing until Ctrl-C.

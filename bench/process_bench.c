@@ -261,7 +261,7 @@ static int throughput(const char *pdir, const char *bdir, size_t count, const ch
     printf("events=%zu wall_s=%.3f cpu_s=%.3f events_per_s=%.0f events_per_cpu_s=%.0f sessions=%llu "
            "late=%llu docs=%llu\n",
            ev.n, wall, cpu, (double)ev.n / wall, (double)ev.n / cpu,
-           (unsigned long long)mh_counter(sess, "sessions_out"),
+           (unsigned long long)mh_counter(sess, "sessions_emitted_total"),
            (unsigned long long)mh_counter(sess, "late_events_total"),
            (unsigned long long)mh_counter(out, "records_total"));
     mh_free_all();
@@ -296,7 +296,7 @@ static int state(const char *pdir, const char *bdir, size_t sessions, const char
     }
     long long after = proc_status_bytes("VmRSS"), hwm = proc_status_bytes("VmHWM");
     int64_t open = mh_gauge(sess, "open_sessions");
-    uint64_t fired = mh_counter(sess, "sessions_out"), late = mh_counter(sess, "late_events_total");
+    uint64_t fired = mh_counter(sess, "sessions_emitted_total"), late = mh_counter(sess, "late_events_total");
     printf("events=%zu open_sessions=%lld fired=%llu late=%llu rss_before=%lld rss_after=%lld vmhwm=%lld "
            "bytes_per_session=%.1f\n",
            ev.n, (long long)open, (unsigned long long)fired, (unsigned long long)late, before, after, hwm,

@@ -31,6 +31,10 @@
 #   BENCH_RESULTS         file the results are appended to (default bench/RESULTS.md)
 #   BENCH_ONLY            scale_out: only the pre-fill and the "2 processes vs 1" row,
 #                         reported on its own (to check that row without the full run)
+#                         flink: only the pre-fill and the comparison with the reference job
+#                         on Flink (bench/flink/bench.sh; `make bench-flink`)
+#   BENCH_FLINK           0: skip the Flink comparison in a full run (default 1); its other
+#                         settings (BENCH_FLINK_*) are described in bench/flink/bench.sh
 #   STREAMHOST_CACHE      passed on to scripts/kafka.sh and scripts/opensearch.sh
 set -euo pipefail
 export LC_ALL=C
@@ -276,6 +280,14 @@ if [ "${BENCH_ONLY:-}" = scale_out ]; then
     exit 0
 fi
 
+# --- the reference job on Flink: streamhost vs the Flink peer (bench/flink/bench.sh) ----
+# shellcheck source=bench/flink/bench.sh
+. bench/flink/bench.sh
+if [ "${BENCH_ONLY:-}" = flink ]; then
+    flink_only_report
+    exit 0
+fi
+
 consume_rates() { # consume_rates PROFILE: raw consumer REPS times on CLICKS
     fetch_profile "$1"
     local k r=()
@@ -388,6 +400,7 @@ analytics_row "Analytics -> file sink, tuned" "$AN_FILE" "$RAWC_TUNED" analytics
     "median of $REPS; $FILE_DOCS lines written"
 scale_out_row || row "2 processes vs 1 on the same topic" "not measured" "-" "-" "a run failed (see $RUN/so*.err)"
 merge_cost_row || row "two-step aggregate in one process" "not measured" "-" "-" "a run failed (see $RUN/sol*.err)"
+if [ "${BENCH_FLINK:-1}" = 1 ]; then flink_rows || true; else row "vs the reference job on Flink" "not measured" "-" "-" "BENCH_FLINK=0"; fi
 
 # --- analytics -> OpenSearch --------------------------------------------------------
 os_not_measured() { row "Analytics -> OpenSearch, tuned" "not measured" "-" "-" "$1"; }

@@ -17,10 +17,12 @@
 #include "log.h"
 
 #include <arpa/inet.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -48,11 +50,76 @@ static void esc_label(sh_buf *b, const char *s)
     }
 }
 
-static void line(sh_buf *b, const char *name, const char *component, const char *label, double v, int is_int,
-                 int64_t iv)
+/* HELP text: backslash and line feed escaped (the text format's rule). */
+static void esc_help(sh_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\')
+            sh_buf_puts(b, "\\\\");
+        else if (*s == '\n')
+            sh_buf_puts(b, "\\n");
+        else
+            sh_buf_putc(b, *s);
+    }
+}
+
+/* "streamhost_" + name, with any character a metric name cannot hold
+ * ([a-zA-Z0-9_:]) as '_': a plugin's odd name cannot break the scrape. */
+static void put_name(sh_buf *b, const char *name, const char *suffix)
 {
     sh_buf_puts(b, "streamhost_");
-    sh_buf_puts(b, name);
+    for (const char *p = name; *p; p++) {
+        char c = *p;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == ':';
+        sh_buf_putc(b, ok ? c : '_');
+    }
+    if (suffix)
+        sh_buf_puts(b, suffix);
+}
+
+/* The shortest text that reads back as v: le="0.1", not 0.10000000000000001
+ * (a selector like {le="0.1"} must match what a client library writes). */
+static void shortest(char *tmp, size_t size, double v)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(tmp, size, "%.*g", prec, v);
+        if (strtod(tmp, NULL) == v)
+            return;
+    }
+}
+
+static void put_double(sh_buf *b, double v)
+{
+    char tmp[40];
+    if (v != v)
+        snprintf(tmp, sizeof tmp, "NaN");
+    else if (v == HUGE_VAL)
+        snprintf(tmp, sizeof tmp, "+Inf");
+    else if (v == -HUGE_VAL)
+        snprintf(tmp, sizeof tmp, "-Inf");
+    else
+        shortest(tmp, sizeof tmp, v);
+    sh_buf_puts(b, tmp);
+}
+
+static void family(sh_buf *b, const char *name, const char *type, const char *help)
+{
+    sh_buf_puts(b, "# HELP ");
+    put_name(b, name, NULL);
+    sh_buf_putc(b, ' ');
+    esc_help(b, help);
+    sh_buf_puts(b, "\n# TYPE ");
+    put_name(b, name, NULL);
+    sh_buf_putc(b, ' ');
+    sh_buf_puts(b, type);
+    sh_buf_putc(b, '\n');
+}
+
+/* NAME[SUFFIX]{component="...",LABEL,le="..."} */
+static void sample_head(sh_buf *b, const char *name, const char *suffix, const char *component, const char *label,
+                        const char *le)
+{
+    put_name(b, name, suffix);
     sh_buf_puts(b, "{component=\"");
     esc_label(b, component);
     sh_buf_putc(b, '"');
@@ -60,69 +127,117 @@ static void line(sh_buf *b, const char *name, const char *component, const char 
         sh_buf_putc(b, ',');
         sh_buf_puts(b, label);
     }
-    sh_buf_puts(b, "} ");
-    if (is_int) {
-        sh_buf_int(b, iv);
-    } else {
-        char tmp[32];
-        snprintf(tmp, sizeof tmp, "%.3f", v);
-        sh_buf_puts(b, tmp);
+    if (le) {
+        sh_buf_puts(b, ",le=\"");
+        sh_buf_puts(b, le);
+        sh_buf_putc(b, '"');
     }
+    sh_buf_puts(b, "} ");
+}
+
+static void sample_int(sh_buf *b, const char *name, const char *component, const char *label, int64_t v)
+{
+    sample_head(b, name, NULL, component, label, NULL);
+    sh_buf_int(b, v);
     sh_buf_putc(b, '\n');
+}
+
+static void sample_double(sh_buf *b, const char *name, const char *component, const char *label, double v)
+{
+    sample_head(b, name, NULL, component, label, NULL);
+    put_double(b, v);
+    sh_buf_putc(b, '\n');
+}
+
+/* Cumulative buckets, then _sum and _count.  The count is the +Inf bucket
+ * as read here, so a scrape during an observation stays consistent. */
+static void histogram_samples(sh_buf *b, metric *h)
+{
+    uint64_t cum = 0;
+    char le[40];
+    for (size_t i = 0; i <= h->nbounds; i++) {
+        cum += __atomic_load_n(&h->buckets[i], __ATOMIC_RELAXED);
+        if (i < h->nbounds)
+            shortest(le, sizeof le, h->bounds[i]);
+        else
+            snprintf(le, sizeof le, "+Inf");
+        sample_head(b, h->name, "_bucket", h->component, h->label, le);
+        sh_buf_int(b, (int64_t)cum);
+        sh_buf_putc(b, '\n');
+    }
+    double sum;
+    __atomic_load(&h->sum, &sum, __ATOMIC_RELAXED);
+    sample_head(b, h->name, "_sum", h->component, h->label, NULL);
+    put_double(b, sum);
+    sh_buf_putc(b, '\n');
+    sample_head(b, h->name, "_count", h->component, h->label, NULL);
+    sh_buf_int(b, (int64_t)cum);
+    sh_buf_putc(b, '\n');
+}
+
+/* Families the renderer derives from the pipeline itself; a registered
+ * metric of one of these names is left out rather than exported twice. */
+static const char *const derived[] = {"watermark_seconds", "watermark_lag_seconds", "up", NULL};
+
+static int is_derived(const char *name)
+{
+    for (size_t i = 0; derived[i]; i++)
+        if (strcmp(derived[i], name) == 0)
+            return 1;
+    return 0;
 }
 
 void http_metrics_render(pipeline *pl, sh_buf *b)
 {
-    /* plugin and host counters, grouped by name for HELP/TYPE */
+    /* registered counters, gauges and histograms: one HELP and TYPE per
+     * name, then every component's samples of it */
     metrics_lock();
     size_t n = metrics_count();
     for (size_t i = 0; i < n; i++) {
         metric *m = metrics_at(i);
-        int first = 1;
-        for (size_t j = 0; j < i; j++)
+        int first = !is_derived(m->name);
+        for (size_t j = 0; j < i && first; j++)
             if (strcmp(metrics_at(j)->name, m->name) == 0)
                 first = 0;
         if (!first)
             continue;
-        sh_buf_puts(b, "# HELP streamhost_");
-        sh_buf_puts(b, m->name);
-        sh_buf_putc(b, ' ');
-        sh_buf_puts(b, m->help);
-        sh_buf_puts(b, "\n# TYPE streamhost_");
-        sh_buf_puts(b, m->name);
-        sh_buf_puts(b, m->gauge ? " gauge\n" : " counter\n");
+        family(b, m->name, m->histogram ? "histogram" : m->gauge ? "gauge" : "counter", m->help);
         for (size_t j = i; j < n; j++) {
             metric *o = metrics_at(j);
-            if (strcmp(o->name, m->name) != 0)
-                continue;
-            int64_t v = o->gauge ? __atomic_load_n(&o->value, __ATOMIC_RELAXED)
-                                 : (int64_t)__atomic_load_n(&o->counter, __ATOMIC_RELAXED);
-            line(b, o->name, o->component, o->label, 0, 1, v);
+            if (strcmp(o->name, m->name) != 0 || o->histogram != m->histogram || o->gauge != m->gauge)
+                continue; /* another kind under the same name: the first one's kind wins */
+            if (o->histogram)
+                histogram_samples(b, o);
+            else if (o->gauge)
+                sample_int(b, o->name, o->component, o->label, __atomic_load_n(&o->value, __ATOMIC_RELAXED));
+            else
+                sample_int(b, o->name, o->component, o->label,
+                           (int64_t)__atomic_load_n(&o->counter, __ATOMIC_RELAXED));
         }
     }
     metrics_unlock();
-    if (!pl)
-        return;
-    /* watermarks of every component, and their lag behind the wall clock */
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    sh_buf_puts(b, "# HELP streamhost_watermark_ms output event-time watermark of the component (ms since the epoch)\n"
-                   "# TYPE streamhost_watermark_ms gauge\n");
-    for (size_t i = 0; i < pl->ninsts; i++) {
-        int64_t wm = __atomic_load_n(&pl->insts[i]->out_wm, __ATOMIC_RELAXED);
-        if (wm > INT64_MIN && wm < INT64_MAX)
-            line(b, "watermark_ms", pl->insts[i]->name, NULL, 0, 1, wm);
+    if (pl) {
+        /* watermarks of every component, and their lag behind the wall clock */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        family(b, "watermark_seconds", "gauge",
+               "output event-time watermark of the component: no record at or before it is emitted any more "
+               "(seconds since the epoch)");
+        for (size_t i = 0; i < pl->ninsts; i++) {
+            int64_t wm = __atomic_load_n(&pl->insts[i]->out_wm, __ATOMIC_RELAXED);
+            if (wm > INT64_MIN && wm < INT64_MAX)
+                sample_double(b, "watermark_seconds", pl->insts[i]->name, NULL, (double)wm / 1000.0);
+        }
+        family(b, "watermark_lag_seconds", "gauge", "wall clock minus the component's watermark (seconds)");
+        for (size_t i = 0; i < pl->ninsts; i++) {
+            int64_t wm = __atomic_load_n(&pl->insts[i]->out_wm, __ATOMIC_RELAXED);
+            if (wm > INT64_MIN && wm < INT64_MAX)
+                sample_double(b, "watermark_lag_seconds", pl->insts[i]->name, NULL, (double)(now - wm) / 1000.0);
+        }
     }
-    sh_buf_puts(b, "# HELP streamhost_watermark_lag_seconds wall clock minus the component's watermark\n"
-                   "# TYPE streamhost_watermark_lag_seconds gauge\n");
-    for (size_t i = 0; i < pl->ninsts; i++) {
-        int64_t wm = __atomic_load_n(&pl->insts[i]->out_wm, __ATOMIC_RELAXED);
-        if (wm > INT64_MIN && wm < INT64_MAX)
-            line(b, "watermark_lag_seconds", pl->insts[i]->name, NULL, (double)(now - wm) / 1000.0, 0, 0);
-    }
-    sh_buf_puts(b, "# HELP streamhost_up 1 while the pipeline runs\n# TYPE streamhost_up gauge\n");
-    line(b, "up", "host", NULL, 0, 1, ready_);
+    family(b, "up", "gauge", "1 while the pipeline runs, 0 while it starts or stops");
+    sample_int(b, "up", "host", NULL, pl ? ready_ : 0);
 }
 
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned code, const char *type, const char *body,

@@ -437,7 +437,7 @@ static sh_rc ks_init(const sh_host *h, sh_ctx *ctx, void **state)
     }
     rd_kafka_poll_set_consumer(s->rk);
     s->q = rd_kafka_queue_get_consumer(s->rk);
-    s->m_msgs = h->counter(ctx, "messages_total", "Kafka messages consumed");
+    s->m_msgs = h->counter(ctx, "messages_consumed_total", "Kafka messages consumed");
     s->m_bad = h->counter(ctx, "decode_errors_total", "messages that could not be decoded");
     s->m_paused = h->gauge(ctx, "registry_paused_partitions",
                            "partitions paused because the schema registry is unavailable (retried with backoff)");

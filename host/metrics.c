@@ -2,6 +2,7 @@
  * record (plugins keep the pointer they got). */
 #include "metrics.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,52 @@ metric *metrics_get(const char *component, const char *name, const char *help,
     return m;
 }
 
+metric *metrics_histogram(const char *component, const char *name, const char *help, const double *bounds,
+                          size_t n, const char *label)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(bounds[i] > -HUGE_VAL && bounds[i] < HUGE_VAL) || (i > 0 && !(bounds[i] > bounds[i - 1])))
+            return NULL;
+    pthread_mutex_lock(&lock);
+    size_t before = nall;
+    metric *m = get_locked(component, name, help, 0, label);
+    if (!m->histogram && nall == before) {
+        m = NULL; /* a counter or gauge of that name */
+    } else if (!m->histogram) {
+        double *b = malloc((n ? n : 1) * sizeof *b);
+        uint64_t *c = calloc(n + 1, sizeof *c);
+        if (!b || !c) {
+            free(b);
+            free(c);
+            m = NULL;
+        } else {
+            if (n)
+                memcpy(b, bounds, n * sizeof *b);
+            m->bounds = b;
+            m->buckets = c;
+            m->nbounds = n;
+            m->histogram = 1;
+        }
+    }
+    pthread_mutex_unlock(&lock);
+    return m;
+}
+
+void metrics_observe(metric *h, double v)
+{
+    if (!h || !h->histogram || v != v)
+        return;
+    size_t i = 0; /* few bounds: a linear scan beats a search */
+    while (i < h->nbounds && v > h->bounds[i])
+        i++;
+    __atomic_fetch_add(&h->buckets[i], 1, __ATOMIC_RELAXED);
+    double sum;
+    __atomic_load(&h->sum, &sum, __ATOMIC_RELAXED);
+    sum += v;
+    __atomic_store(&h->sum, &sum, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&h->counter, 1, __ATOMIC_RELEASE);
+}
+
 size_t metrics_count(void) { return nall; }
 metric *metrics_at(size_t i) { return i < nall ? all[i] : NULL; }
 
@@ -79,6 +126,8 @@ void metrics_free_all(void)
         free(all[i]->name);
         free(all[i]->help);
         free(all[i]->label);
+        free(all[i]->bounds);
+        free(all[i]->buckets);
         free(all[i]);
     }
     free(all);

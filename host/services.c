@@ -68,6 +68,18 @@ static int64_t *svc_gauge(sh_ctx *ctx, const char *name, const char *help)
     return &metrics_get(ctx->name, name, help, 1, NULL)->value;
 }
 
+/* sh_histogram is the registry's metric (host/metrics.h). */
+static sh_histogram *svc_histogram(sh_ctx *ctx, const char *name, const char *help, const double *bounds, size_t n)
+{
+    return (sh_histogram *)metrics_histogram(ctx->name, name, help, bounds, n, NULL);
+}
+
+static void svc_observe(sh_ctx *ctx, sh_histogram *h, double v)
+{
+    (void)ctx;
+    metrics_observe((metric *)h, v);
+}
+
 static int64_t clock_ms(clockid_t id)
 {
     struct timespec ts;
@@ -219,4 +231,6 @@ const sh_host sh_host_services = {
     .slot_info = svc_slot_info,
     .exchange_open = svc_exchange_open,
     .exchange_send = svc_exchange_send,
+    .histogram = svc_histogram,
+    .observe = svc_observe,
 };

@@ -254,6 +254,9 @@ typedef struct sh_config_key {
 /** Opaque per-instance handle the host passes to every service call. */
 typedef struct sh_ctx sh_ctx;
 
+/** Opaque histogram owned by the host (sh_host.histogram, ABI 1.1). */
+typedef struct sh_histogram sh_histogram;
+
 /** The host-services table, handed to init() and valid until destroy(). */
 typedef struct sh_host {
     uint32_t size;        /**< sizeof(sh_host) of the host: check before using
@@ -394,6 +397,22 @@ typedef struct sh_host {
      *  SH_OK, or SH_FATAL when the exchange cannot take it. */
     sh_rc (*exchange_send)(sh_ctx *ctx, int32_t partition, const void *key, size_t key_len,
                            const void *value, size_t value_len);
+
+    /** A histogram, exported in the Prometheus form NAME_bucket{le=...},
+     *  NAME_sum and NAME_count, labelled with the instance.  `upper_bounds`
+     *  (`n` of them, ascending, finite) are the buckets' upper bounds in the
+     *  metric's unit (name it for the unit: "request_duration_seconds"); the
+     *  host copies them and adds +Inf.  Same name, same histogram (the
+     *  bounds of the first call count).  NULL when the bounds are not
+     *  ascending or out of memory.  Since ABI 1.1: check SH_HOST_HAS(h,
+     *  histogram) and SH_HOST_HAS(h, observe); an older host has neither. */
+    sh_histogram *(*histogram)(sh_ctx *ctx, const char *name, const char *help,
+                               const double *upper_bounds, size_t n);
+
+    /** Count one observation `value` (in the histogram's unit) in `h`
+     *  (from histogram(); NULL is ignored).  Call it from a callback, like
+     *  every service; cheap (no lock, no allocation). */
+    void (*observe)(sh_ctx *ctx, sh_histogram *h, double value);
 } sh_host;
 
 /** One message read from an exchange (sh_host.exchange_open).  Frozen

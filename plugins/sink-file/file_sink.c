@@ -112,8 +112,8 @@ static sh_rc sink_init(const sh_host *host, sh_ctx *ctx, void **state)
         sink_destroy(fs);
         return SH_FATAL;
     }
-    fs->records_total = host->counter(ctx, "records_total", "records received");
-    fs->bytes_total = host->counter(ctx, "bytes_total", "bytes written");
+    fs->records_total = host->counter(ctx, "records_written_total", "records written to the file");
+    fs->bytes_total = host->counter(ctx, "written_bytes_total", "bytes written to the file");
     *state = fs;
     return SH_OK;
 }

@@ -303,8 +303,8 @@ void os_http_run(os_sink *s, int wait_ms)
         s->in_flight--;
         *s->m.in_flight_bytes -= (int64_t)rq->sent_bytes;
         int64_t took = s->host->mono_ms(s->ctx) - rq->started_ms;
-        *s->m.request_ms_sum += (uint64_t)(took > 0 ? took : 0);
-        (*s->m.request_count)++;
+        if (s->m.request_seconds)
+            s->host->observe(s->ctx, s->m.request_seconds, (double)(took > 0 ? took : 0) / 1000.0);
         os_delivery_complete(s, rq, cc, status);
     }
 }

@@ -287,7 +287,7 @@ typedef struct os_request {
 
 typedef struct os_metrics {
     uint64_t *bulk_requests, *docs_indexed, *docs_rejected, *retries, *request_failures;
-    uint64_t *request_ms_sum, *request_count;
+    sh_histogram *request_seconds; /* NULL with a host older than ABI 1.1's histograms */
     int64_t *in_flight_bytes, *buffered_docs, *buffered_bytes;
 } os_metrics;
 

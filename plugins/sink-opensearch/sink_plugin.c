@@ -26,12 +26,14 @@ static void register_metrics(os_sink *s)
     s->m.request_failures = h->counter(
         c, "request_failures_total",
         "requests that failed as a whole (connection, timeout, non-2xx, unreadable response)");
-    s->m.request_ms_sum = h->counter(c, "request_milliseconds_sum",
-                                     "total time of finished requests, ms (mean: divide by request_count)");
-    s->m.request_count = h->counter(c, "request_count", "finished requests, any outcome");
+    static const double secs[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+    if (SH_HOST_HAS(h, histogram) && SH_HOST_HAS(h, observe))
+        s->m.request_seconds = h->histogram(c, "request_duration_seconds",
+                                            "time from sending a request (template or _bulk) to its answer, any outcome",
+                                            secs, sizeof secs / sizeof secs[0]);
     s->m.in_flight_bytes = h->gauge(c, "in_flight_bytes", "request body bytes on the wire now");
     s->m.buffered_docs =
-        h->gauge(c, "buffered_docs", "documents received and not yet indexed or dead-lettered");
+        h->gauge(c, "buffered_documents", "documents received and not yet indexed or dead-lettered");
     s->m.buffered_bytes = h->gauge(c, "buffered_bytes",
                                    "bytes held for those documents (limit: buffer.max_bytes)");
 }

@@ -158,7 +158,7 @@ static sh_rc file_init(const sh_host *host, sh_ctx *ctx, void **state)
         return SH_FATAL;
     }
     fs->schema = (sh_schema){fs->stream_name, fs->avsc.n, fs->avsc.sh_fields};
-    fs->records_total = host->counter(ctx, "records_total", "records read");
+    fs->records_total = host->counter(ctx, "records_read_total", "records read from the file");
     fs->malformed_total = host->counter(ctx, "malformed_lines_total",
                                         "lines skipped: not JSON or not matching the schema");
     fs->bad_time_total = host->counter(ctx, "bad_timestamps_total",

@@ -31,7 +31,7 @@ typedef struct fl_state {
     const fl_field *last;
     sh_record *pass; /* matching records of the current batch */
     size_t cappass;
-    uint64_t *records_in, *records_out;
+    uint64_t *records_dropped; /* in and out are the host's records_in/out_total */
 } fl_state;
 
 static const fl_field *fl_field_for(fl_state *st, const sh_schema *schema)
@@ -90,8 +90,7 @@ static sh_rc fl_process(void *state, uint32_t input, const sh_record *recs, size
         if (fx_match(&st->expr, &recs[i].values[f->index]))
             st->pass[k++] = recs[i]; /* shallow: values stay the sender's */
     }
-    *st->records_in += n;
-    *st->records_out += k;
+    *st->records_dropped += n - k;
     return k ? st->host->emit(st->ctx, 0, st->pass, k) : SH_OK;
 }
 
@@ -146,8 +145,7 @@ static sh_rc fl_init(const sh_host *host, sh_ctx *ctx, void **state)
         free(st);
         return SH_FATAL;
     }
-    st->records_in = host->counter(ctx, "records_in", "records received");
-    st->records_out = host->counter(ctx, "records_out", "records that matched and were passed on");
+    st->records_dropped = host->counter(ctx, "records_dropped_total", "records that did not match `where` (not passed on)");
     *state = st;
     return SH_OK;
 }

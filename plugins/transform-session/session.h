@@ -73,6 +73,7 @@ typedef struct ss_state {
 
     uint64_t *events_in, *sessions_out, *late_events, *null_keys, *replayed;
     int64_t *open_gauge, *wm_gauge;
+    int64_t wm_shown; /* *wm_gauge: the host exports the output watermark itself */
 } ss_state;
 
 /* session_output.c */

@@ -318,8 +318,8 @@ static sh_rc ss_init(const sh_host *host, sh_ctx *ctx, void **state)
         ss_destroy(st);
         return SH_FATAL;
     }
-    st->events_in = host->counter(ctx, "events_in", "events received");
-    st->sessions_out = host->counter(ctx, "sessions_out", "sessions emitted");
+    st->events_in = host->counter(ctx, "keyed_events_total", "events received with a key (the rest: null_keys_total)");
+    st->sessions_out = host->counter(ctx, "sessions_emitted_total", "sessions emitted on the default output");
     st->late_events = host->counter(ctx, "late_events_total",
                                     "events too late for their session, sent to the late output");
     st->null_keys = host->counter(ctx, "null_keys_total",
@@ -327,7 +327,7 @@ static sh_rc ss_init(const sh_host *host, sh_ctx *ctx, void **state)
     st->replayed = host->counter(ctx, "replayed_sessions_dropped_total",
                                  "sessions rebuilt from re-read input after a restart, delivered before it");
     st->open_gauge = host->gauge(ctx, "open_sessions", "sessions waiting for the watermark");
-    st->wm_gauge = host->gauge(ctx, "watermark", "event-time watermark, ms since the epoch");
+    st->wm_gauge = &st->wm_shown; /* exported by the host: watermark_seconds */
     *state = st;
     return SH_OK;
 }

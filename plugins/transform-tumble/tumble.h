@@ -125,6 +125,7 @@ typedef struct tb_state {
 
     uint64_t *sessions_in, *counts_out, *departments_out, *late_sessions, *replayed;
     int64_t *open_gauge, *wm_gauge;
+    int64_t wm_shown; /* *wm_gauge: the host exports the output watermark itself */
 } tb_state;
 
 extern const sh_field tb_counts_fields[TB_C_NFIELDS];

@@ -220,14 +220,14 @@ static sh_rc tb_init(const sh_host *host, sh_ctx *ctx, void **state)
     st->depts_schema = (sh_schema){depts, TB_D_NFIELDS, tb_depts_fields};
     st->wm = INT64_MIN;
     st->fence = INT64_MIN;
-    st->sessions_in = host->counter(ctx, "sessions_in", "session records received");
-    st->counts_out = host->counter(ctx, "counts_out", "window count documents emitted");
-    st->departments_out = host->counter(ctx, "departments_out",
-                                        "department count documents emitted");
+    st->sessions_in = host->counter(ctx, "sessions_received_total", "session records received");
+    st->counts_out = host->counter(ctx, "count_documents_emitted_total", "window count documents emitted (user_session_counts)");
+    st->departments_out = host->counter(ctx, "department_documents_emitted_total",
+                                        "department count documents emitted (departments_count)");
     st->late_sessions = host->counter(ctx, "late_sessions_total",
                                       "sessions for already fired windows, sent to the late output");
     st->open_gauge = host->gauge(ctx, "open_windows", "windows waiting for the watermark");
-    st->wm_gauge = host->gauge(ctx, "watermark", "event-time watermark, ms since the epoch");
+    st->wm_gauge = &st->wm_shown; /* exported by the host: watermark_seconds */
     st->replayed = host->counter(ctx, "replayed_windows_dropped_total",
                                  "windows rebuilt from re-read input after a restart, delivered before it");
     *state = st;

@@ -12,7 +12,7 @@
 #define TH_MAX_KV 64
 #define TH_MAX_METRICS 64
 
-struct metric { char name[96]; uint64_t c; int64_t g; };
+struct metric { char name[96]; uint64_t c; int64_t g; double sum; };
 
 struct sh_ctx { testhost *th; };
 
@@ -131,6 +131,27 @@ static int64_t *th_gauge_fn(sh_ctx *ctx, const char *name, const char *help)
 {
     (void)help;
     return &metric(ctx->th, name)->g;
+}
+
+/* Histograms: c counts the observations, sum adds them up (no buckets). */
+static sh_histogram *th_histogram_fn(sh_ctx *ctx, const char *name, const char *help, const double *bounds,
+                                     size_t n)
+{
+    (void)help;
+    for (size_t i = 1; i < n; i++)
+        if (!(bounds[i] > bounds[i - 1]))
+            return NULL;
+    return (sh_histogram *)metric(ctx->th, name);
+}
+
+static void th_observe_fn(sh_ctx *ctx, sh_histogram *h, double v)
+{
+    (void)ctx;
+    if (!h)
+        return;
+    struct metric *m = (struct metric *)h;
+    m->c++;
+    m->sum += v;
 }
 
 static int64_t real_ms(clockid_t c)
@@ -280,7 +301,8 @@ testhost *th_new(const sh_plugin *p, const char *const *kv)
         .cfg_double = th_cfg_double, .cfg_list = th_cfg_list,
         .cfg_each = th_cfg_each, .cfg_where = th_cfg_where,
         .instance_name = th_name, .slot = th_slot, .dead_letter = th_dead,
-        .upstream_slots = th_upstream_slots};
+        .upstream_slots = th_upstream_slots,
+        .histogram = th_histogram_fn, .observe = th_observe_fn};
     int ok = 1;
     for (size_t i = 0; kv && kv[i]; i++) {
         const char *eq = strchr(kv[i], '=');
@@ -404,6 +426,14 @@ uint64_t th_counter(testhost *th, const char *name)
     for (size_t i = 0; i < th->nmetrics; i++)
         if (strcmp(th->metrics[i].name, name) == 0)
             return th->metrics[i].c;
+    return 0;
+}
+
+double th_histogram_sum(testhost *th, const char *name)
+{
+    for (size_t i = 0; i < th->nmetrics; i++)
+        if (strcmp(th->metrics[i].name, name) == 0)
+            return th->metrics[i].sum;
     return 0;
 }
 

@@ -43,10 +43,13 @@ int th_is_null(const th_rec *r, const char *field);
 /* Comma-joined string list ("a,b"), "" for empty. */
 const char *th_list(const th_rec *r, const char *field);
 /* Last output watermark (INT64_MIN if none), counter value by name (0 if
- * never registered), number of dead letters and the last reason. */
+ * never registered; a histogram's observation count), number of dead
+ * letters and the last reason. */
 int64_t th_last_watermark(testhost *th);
 uint64_t th_counter(testhost *th, const char *name);
 int64_t th_gauge(testhost *th, const char *name);
+/* Sum of a histogram's observations (0 if never registered). */
+double th_histogram_sum(testhost *th, const char *name);
 size_t th_dead_letters(testhost *th);
 const char *th_last_dead_reason(testhost *th);
 /* Sets the wall clock the plugin sees through now_ms/mono_ms (default: real). */

@@ -1,4 +1,10 @@
-/* The metrics server cannot be starved (issue 11 I): while 40 connections
+/* /metrics renders the Prometheus text format: one HELP and TYPE per
+ * family whatever the number of components, histograms as cumulative
+ * buckets with _sum and _count, watermarks in seconds, escaped text.  (The
+ * real parser, prometheus_client, reads a live scrape in
+ * tests/integration/metrics_endpoint.sh.)
+ *
+ * The metrics server cannot be starved (issue 11 I): while 40 connections
  * trickle a request one byte every 2 s and 40 more sit idle, reconnecting
  * whenever the server drops them, /health still answers within 1 s, every
  * time it is asked.  Real sockets, loopback only, about 6 s in all. */
@@ -206,9 +212,93 @@ static void health_answers_under_slow_and_idle_connections(void **st)
     metrics_free_all();
 }
 
+/* ---- rendering ---------------------------------------------------------- */
+
+static size_t count_of(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    return n;
+}
+
+static void render_families_histograms_and_watermarks(void **st)
+{
+    (void)st;
+    metrics_get("a", "records_in_total", "records received", 0, NULL)->counter = 7;
+    metrics_get("b", "records_in_total", "records received", 0, NULL)->counter = 9;
+    metrics_get("a", "open_sessions", "sessions waiting\nfor the watermark", 1, NULL)->value = -3;
+    metrics_get("a", "dead_letters_total", "dead letters", 0, "reason=\"bad_avro\"")->counter = 2;
+    metrics_get("b", "dead_letters_total", "dead letters", 0, "reason=\"null_key\"")->counter = 1;
+    metrics_get("a", "odd-name.total", "a plugin's odd name", 0, NULL)->counter = 1;
+    metrics_get("a", "up", "a plugin's metric named like a derived one", 1, NULL)->value = 5;
+    static const double bounds[] = {0.01, 0.1, 1};
+    metric *h = metrics_histogram("s", "request_duration_seconds", "time to answer", bounds, 3, NULL);
+    assert_non_null(h);
+    assert_ptr_equal(metrics_histogram("s", "request_duration_seconds", "x", bounds, 3, NULL), h);
+    static const double bad[] = {1, 0.5};
+    assert_null(metrics_histogram("s", "bad_seconds", "x", bad, 2, NULL));
+    assert_null(metrics_histogram("a", "open_sessions", "x", bounds, 3, NULL)); /* a gauge already */
+    metrics_observe(h, 0.005);
+    metrics_observe(h, 0.01); /* on a bound: that bucket (le is "less or equal") */
+    metrics_observe(h, 0.5);
+    metrics_observe(h, 7);
+    assert_int_equal(h->counter, 4);
+
+    pipeline pl;
+    memset(&pl, 0, sizeof pl);
+    instance src, none;
+    memset(&src, 0, sizeof src);
+    memset(&none, 0, sizeof none);
+    src.name = "clicks";
+    src.out_wm = 1700000000123;
+    none.name = "idle";
+    none.out_wm = INT64_MIN; /* no watermark yet: no sample */
+    instance *insts[] = {&src, &none};
+    pl.insts = insts;
+    pl.ninsts = 2;
+
+    sh_buf b = {0};
+    http_metrics_render(&pl, &b);
+    sh_buf_putc(&b, '\0');
+    const char *t = b.data;
+    print_message("%s", t);
+    assert_int_equal(count_of(t, "# TYPE streamhost_records_in_total counter\n"), 1);
+    assert_int_equal(count_of(t, "# HELP streamhost_records_in_total "), 1);
+    assert_non_null(strstr(t, "streamhost_records_in_total{component=\"a\"} 7\n"));
+    assert_non_null(strstr(t, "streamhost_records_in_total{component=\"b\"} 9\n"));
+    assert_non_null(strstr(t, "# HELP streamhost_open_sessions sessions waiting\\nfor the watermark\n"));
+    assert_non_null(strstr(t, "streamhost_open_sessions{component=\"a\"} -3\n"));
+    assert_int_equal(count_of(t, "# TYPE streamhost_dead_letters_total counter\n"), 1);
+    assert_non_null(strstr(t, "streamhost_dead_letters_total{component=\"a\",reason=\"bad_avro\"} 2\n"));
+    assert_non_null(strstr(t, "streamhost_dead_letters_total{component=\"b\",reason=\"null_key\"} 1\n"));
+    assert_non_null(strstr(t, "streamhost_odd_name_total{component=\"a\"} 1\n"));
+    /* histogram: cumulative, +Inf = _count */
+    assert_non_null(strstr(t, "# TYPE streamhost_request_duration_seconds histogram\n"));
+    assert_non_null(strstr(t, "streamhost_request_duration_seconds_bucket{component=\"s\",le=\"0.01\"} 2\n"
+                              "streamhost_request_duration_seconds_bucket{component=\"s\",le=\"0.1\"} 2\n"
+                              "streamhost_request_duration_seconds_bucket{component=\"s\",le=\"1\"} 3\n"
+                              "streamhost_request_duration_seconds_bucket{component=\"s\",le=\"+Inf\"} 4\n"
+                              "streamhost_request_duration_seconds_sum{component=\"s\"} 7.515\n"
+                              "streamhost_request_duration_seconds_count{component=\"s\"} 4\n"));
+    /* one watermark family, in seconds; none for a component without one */
+    assert_non_null(strstr(t, "# TYPE streamhost_watermark_seconds gauge\n"));
+    assert_non_null(strstr(t, "streamhost_watermark_seconds{component=\"clicks\"} 1700000000.123\n"));
+    assert_null(strstr(t, "component=\"idle\""));
+    assert_null(strstr(t, "watermark_ms"));
+    assert_non_null(strstr(t, "streamhost_watermark_lag_seconds{component=\"clicks\"} "));
+    /* the plugin's "up" is left out: one family, the host's */
+    assert_int_equal(count_of(t, "# TYPE streamhost_up gauge\n"), 1);
+    assert_non_null(strstr(t, "streamhost_up{component=\"host\"} "));
+    assert_null(strstr(t, "streamhost_up{component=\"a\"}"));
+    sh_buf_free(&b);
+    metrics_free_all();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(render_families_histograms_and_watermarks),
         cmocka_unit_test(health_answers_under_slow_and_idle_connections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -187,8 +187,8 @@ static void test_acked_only_after_flush(void **st)
     assert_int_equal(plugin()->acked(s), 3);
     assert_int_equal(plugin()->flush(s, 1), SH_OK);
     assert_int_equal(plugin()->acked(s), 5);
-    assert_int_equal(th_counter(th, "records_total"), 5);
-    assert_int_equal(th_counter(th, "bytes_total"), 5 * strlen(SESSION_LINE));
+    assert_int_equal(th_counter(th, "records_written_total"), 5);
+    assert_int_equal(th_counter(th, "written_bytes_total"), 5 * strlen(SESSION_LINE));
     th_free(th);
 }
 

@@ -222,8 +222,8 @@ static void one_round(uint64_t *rng, const char *path, testhost *keep)
     }
     assert_int_equal(p->flush(th_state(th), 1), SH_OK);
     assert_int_equal(p->acked(th_state(th)), nkept); /* everything received is durable */
-    assert_int_equal(th_counter(th, "records_total"), nkept);
-    seen.bytes += th_counter(th, "bytes_total");
+    assert_int_equal(th_counter(th, "records_written_total"), nkept);
+    seen.bytes += th_counter(th, "written_bytes_total");
     th_free(th);
 
     FILE *f = fopen(path, "r");

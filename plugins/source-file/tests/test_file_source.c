@@ -175,7 +175,7 @@ static void test_worked_example(void **st)
     assert_string_equal(th_str(th_get(th, 2), "product_type"), "laptops");
     assert_string_equal(th_str(th_get(th, 6), "event_type"), "");
     assert_string_equal(th_str(th_get(th, 18), "event_type"), "remove_from_cart");
-    assert_int_equal(th_counter(th, "records_total"), 21);
+    assert_int_equal(th_counter(th, "records_read_total"), 21);
     assert_int_equal(th_counter(th, "malformed_lines_total"), 0);
     assert_int_equal(poll_once(th, 5, 0), SH_DONE); /* stays done */
     finish(th);

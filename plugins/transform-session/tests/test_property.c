@@ -223,7 +223,7 @@ static uint64_t check_output(testhost *th, int64_t gap)
         }
     }
     assert_int_equal(late, th_counter(th, "late_events_total"));
-    assert_int_equal(sessions, th_counter(th, "sessions_out"));
+    assert_int_equal(sessions, th_counter(th, "sessions_emitted_total"));
     return counted;
 }
 
@@ -305,12 +305,12 @@ static void one_round(uint64_t *rng)
         th_scratch_reset(th); /* records are only valid during the call */
     }
     if (!refused) {
-        seen.early += th_counter(th, "sessions_out");
+        seen.early += th_counter(th, "sessions_emitted_total");
         assert_int_equal(th_watermark(th, INT64_MAX), SH_OK); /* end of a finite input */
         assert_int_equal(th_last_watermark(th), INT64_MAX);
         assert_int_equal(th_gauge(th, "open_sessions"), 0);
         assert_int_equal(check_output(th, gap_ms(gap)), f.counted);
-        assert_int_equal(th_counter(th, "events_in"), f.keyed);
+        assert_int_equal(th_counter(th, "keyed_events_total"), f.keyed);
         assert_int_equal(th_dead_letters(th), f.records - f.keyed);
         assert_int_equal(th_counter(th, "null_keys_total"), f.records - f.keyed);
         int64_t held[8];
@@ -320,7 +320,7 @@ static void one_round(uint64_t *rng)
         for (int i = 0; i < 8; i++)
             assert_true(held[i] == INT64_MAX); /* nothing open, nothing held */
         seen.events += f.records;
-        seen.sessions += th_counter(th, "sessions_out");
+        seen.sessions += th_counter(th, "sessions_emitted_total");
         seen.late += th_counter(th, "late_events_total");
         seen.dead += th_dead_letters(th);
     }

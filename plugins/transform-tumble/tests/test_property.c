@@ -216,8 +216,8 @@ static totals check_output(testhost *th, int64_t size)
         }
     }
     assert_int_equal(late, th_counter(th, "late_sessions_total"));
-    assert_int_equal(counts_docs, th_counter(th, "counts_out"));
-    assert_int_equal(dept_docs, th_counter(th, "departments_out"));
+    assert_int_equal(counts_docs, th_counter(th, "count_documents_emitted_total"));
+    assert_int_equal(dept_docs, th_counter(th, "department_documents_emitted_total"));
     return t;
 }
 
@@ -281,7 +281,7 @@ static void one_round(uint64_t *rng)
         th_scratch_reset(th);
     }
     if (!refused) {
-        seen.early += th_counter(th, "counts_out");
+        seen.early += th_counter(th, "count_documents_emitted_total");
         assert_int_equal(th_watermark(th, INT64_MAX), SH_OK);
         assert_int_equal(th_last_watermark(th), INT64_MAX);
         assert_int_equal(th_gauge(th, "open_windows"), 0);
@@ -289,7 +289,7 @@ static void one_round(uint64_t *rng)
         assert_int_equal(out.sessions, fed.sessions);
         assert_int_equal(out.checkouts, fed.checkouts);
         assert_int_equal(out.memberships, fed.memberships);
-        assert_int_equal(th_counter(th, "sessions_in"), fed.sessions);
+        assert_int_equal(th_counter(th, "sessions_received_total"), fed.sessions);
         int64_t held[128];
         for (int i = 0; i < 128; i++)
             held[i] = INT64_MAX;
@@ -297,7 +297,7 @@ static void one_round(uint64_t *rng)
         for (int i = 0; i < 128; i++)
             assert_true(held[i] == INT64_MAX);
         seen.sessions += fed.sessions;
-        seen.windows += th_counter(th, "counts_out");
+        seen.windows += th_counter(th, "count_documents_emitted_total");
         seen.late += th_counter(th, "late_sessions_total");
     }
     assert_int_equal(th_watermark_regressions(th), 0);

@@ -126,9 +126,9 @@ static void test_worked_example(void **unused)
     for (size_t i = 0; i < 6; i++)
         assert_string_equal(doc(th_get(th, i)), want[i]);
     assert_int_equal(th_last_watermark(th), END);
-    assert_int_equal(th_counter(th, "sessions_in"), 4);
-    assert_int_equal(th_counter(th, "counts_out"), 2);
-    assert_int_equal(th_counter(th, "departments_out"), 4);
+    assert_int_equal(th_counter(th, "sessions_received_total"), 4);
+    assert_int_equal(th_counter(th, "count_documents_emitted_total"), 2);
+    assert_int_equal(th_counter(th, "department_documents_emitted_total"), 4);
     assert_int_equal(th_gauge(th, "open_windows"), 0);
     done(th);
 }
