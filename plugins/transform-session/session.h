@@ -6,7 +6,7 @@
 #include "streamhost/plugin.h"
 #include "streamhost/record_json.h"
 
-#include "session_depts.h"
+#include "streamhost/plugin_util.h"
 #include "session_store.h"
 #include "slot_clock.h"
 
@@ -50,7 +50,7 @@ typedef struct ss_state {
     sh_schema out_schema;
 
     ss_store store;
-    ss_depts depts;
+    sh_intern depts; /* department names -> ids: a session keeps them as bits */
     ss_clock clock;
     ss_output out;
 

@@ -19,8 +19,8 @@ static int ss_aggregate(ss_state *st, ss_sess *s, const sh_record *r,
 {
     const sh_value *pt = &r->values[f->product_type];
     if (pt->type == SH_STRING && pt->u.s.len > 0 && !sh_str_eq(pt->u.s, "N/A")) {
-        uint32_t id = ss_dept_intern(&st->depts, pt->u.s.ptr, pt->u.s.len);
-        if (id == SS_DEPT_OOM || ss_sess_add_dept(&st->store, s, id) != 0)
+        uint32_t id = sh_intern_id(&st->depts, pt->u.s.ptr, pt->u.s.len);
+        if (id == SH_INTERN_OOM || ss_sess_add_dept(&st->store, s, id) != 0)
             return -1;
         s->count++;
     }

@@ -92,7 +92,7 @@ sh_rc ss_output_add(ss_state *st, const ss_sess *s)
     size_t m = 0;
     for (uint32_t w = 0; w < nwords; w++)
         for (uint64_t bits = words[w]; bits; bits &= bits - 1)
-            items[m++] = ss_dept_name(&st->depts, w * 64 + (uint32_t)__builtin_ctzll(bits));
+            items[m++] = sh_intern_name(&st->depts, w * 64 + (uint32_t)__builtin_ctzll(bits));
     ss_sort_names(items, m);
     o->nitems += m;
 

@@ -234,7 +234,7 @@ static void ss_destroy(void *state)
     if (!st)
         return;
     ss_store_free(&st->store);
-    ss_depts_free(&st->depts);
+    sh_intern_free(&st->depts);
     ss_clock_free(&st->clock);
     ss_output_free(&st->out);
     sh_buf_free(&st->dead);
@@ -311,7 +311,7 @@ static sh_rc ss_init(const sh_host *host, sh_ctx *ctx, void **state)
                                  .fields = ss_out_fields};
     st->wm = st->host_wm = INT64_MIN;
     st->fence = INT64_MIN;
-    ss_depts_init(&st->depts);
+    sh_intern_init(&st->depts);
     ss_clock_init(&st->clock);
     if (ss_store_init(&st->store) != 0) {
         host->log(ctx, SH_LOG_ERROR, "out of memory");

@@ -4,6 +4,7 @@
 #define TUMBLE_H
 
 #include "streamhost/plugin.h"
+#include "streamhost/plugin_util.h"
 
 /* Output fields of the counts stream (SEMANTICS.md section 5). */
 enum {
@@ -19,19 +20,6 @@ enum { TB_D_NAME, TB_D_COUNT, TB_D_BEGIN, TB_D_END, TB_D_NFIELDS };
 
 #define TB_OUT_BATCH 256
 
-/* Department names interned to ids (tumble_names.c). */
-typedef struct tb_names {
-    uint32_t *slots; /* open addressing: id + 1, 0 = empty */
-    uint32_t cap;
-    sh_str *names;   /* by id; each ptr malloc'd */
-    uint64_t *hashes;
-    uint64_t *stamp; /* by id: last session that counted it (dedupe) */
-    uint32_t n, capn;
-} tb_names;
-
-#define TB_NAME_OOM UINT32_MAX
-void tb_names_free(tb_names *t);
-uint32_t tb_name_intern(tb_names *t, const char *p, size_t len);
 
 /* One open 10-second (by default) window. */
 typedef struct tb_window {
@@ -67,7 +55,7 @@ typedef struct tb_output {
 /* Exchange mode (tumble_exchange.c): one source partition's part of a
  * window, as read from the exchange topic. */
 typedef struct tb_dc {
-    uint32_t id, count; /* department id (tb_names), sessions listing it */
+    uint32_t id, count; /* department id (st->names), sessions listing it */
 } tb_dc;
 typedef struct tb_partial {
     int present;
@@ -92,8 +80,10 @@ typedef struct tb_state {
 
     tb_window *windows; /* open windows by ascending start */
     size_t nwin, capwin;
-    tb_names names;
-    uint64_t session_seq; /* numbers input sessions for tb_names.stamp */
+    sh_intern names;        /* department names -> ids */
+    uint64_t *name_stamp;   /* by id: last session that counted it (dedupe) */
+    uint32_t capstamp;
+    uint64_t session_seq;   /* numbers input sessions for name_stamp */
     int64_t wm;           /* windows with end - 1 <= wm have fired */
     int64_t fence;        /* replay: windows with end - 1 < fence were delivered before */
 
@@ -185,9 +175,9 @@ void tb_slot_revoked(void *state, int32_t slot);
 void tb_exchange_free(tb_state *st);
 
 /* tumble_output.c */
-sh_rc tb_output_counts(tb_state *st, const tb_window *w);
 /* Emit one window's documents: its counts, then its departments by name. */
 sh_rc tb_window_emit(tb_state *st, const tb_window *w);
+sh_rc tb_output_counts(tb_state *st, const tb_window *w);
 sh_rc tb_output_dept(tb_state *st, const tb_window *w, sh_str name, uint32_t count);
 sh_rc tb_output_flush(tb_state *st);
 void tb_output_free(tb_output *o);

@@ -171,7 +171,7 @@ sh_rc tb_exchange_partial(tb_state *st, const tb_window *w)
     for (uint32_t id = 0; id < w->ndepts; id++)
         if (w->dept_counts[id]) {
             nd++;
-            need += 4 + 2 + st->names.names[id].len;
+            need += 4 + 2 + sh_intern_name(&st->names, id).len;
         }
     unsigned char *b = xroom(st, need);
     if (!b) {
@@ -189,7 +189,7 @@ sh_rc tb_exchange_partial(tb_state *st, const tb_window *w)
     for (uint32_t id = 0; id < w->ndepts; id++) {
         if (!w->dept_counts[id])
             continue;
-        sh_str nm = st->names.names[id];
+        sh_str nm = sh_intern_name(&st->names, id);
         size_t len = nm.len > 65535 ? 65535 : nm.len;
         put_u(b + o, w->dept_counts[id], 4), o += 4;
         put_u(b + o, len, 2), o += 2;
@@ -294,7 +294,7 @@ static uint32_t missing(const tb_state *st, const tb_mwin *m)
 static sh_rc emit_merged(tb_state *st, const tb_mwin *m)
 {
     tb_window w = {.start = m->start, .slot = -1};
-    w.ndepts = st->names.n;
+    w.ndepts = sh_intern_count(&st->names);
     w.dept_counts = w.ndepts ? calloc(w.ndepts, sizeof *w.dept_counts) : NULL;
     if (w.ndepts && !w.dept_counts) {
         st->host->log(st->ctx, SH_LOG_ERROR, "out of memory");
@@ -403,9 +403,9 @@ static sh_rc recv_partial(tb_state *st, uint32_t x, const sh_exchange_msg *m)
             free(dc);
             return bad_message(st, m, "truncated department name");
         }
-        uint32_t id = tb_name_intern(&st->names, (const char *)b + o, nl);
+        uint32_t id = sh_intern_id(&st->names, (const char *)b + o, nl);
         o += nl;
-        if (id == TB_NAME_OOM) {
+        if (id == SH_INTERN_OOM) {
             free(dc);
             return SH_FATAL;
         }

@@ -162,7 +162,7 @@ sh_rc tb_window_emit(tb_state *st, const tb_window *w)
     size_t n = 0;
     for (uint32_t id = 0; id < w->ndepts; id++)
         if (w->dept_counts[id])
-            st->sorted[n++] = (tb_dept_count){st->names.names[id], w->dept_counts[id]};
+            st->sorted[n++] = (tb_dept_count){sh_intern_name(&st->names, id), w->dept_counts[id]};
     if (n > 1)
         qsort(st->sorted, n, sizeof *st->sorted, tb_dept_cmp);
     for (size_t i = 0; i < n; i++) {

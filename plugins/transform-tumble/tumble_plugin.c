@@ -142,7 +142,8 @@ static void tb_destroy(void *state)
         return;
     tb_windows_free(st);
     tb_exchange_free(st);
-    tb_names_free(&st->names);
+    sh_intern_free(&st->names);
+    free(st->name_stamp);
     tb_output_free(&st->out);
     free(st->fields);
     free(st->late);

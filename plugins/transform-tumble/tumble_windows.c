@@ -50,6 +50,23 @@ static int tb_grow_counts(tb_window *w, uint32_t i)
     return 0;
 }
 
+/* Room in st->name_stamp for id `i` (new entries 0: no session yet). */
+static int tb_grow_stamps(tb_state *st, uint32_t i)
+{
+    if (i < st->capstamp)
+        return 0;
+    uint32_t n = st->capstamp ? st->capstamp : 16;
+    while (n <= i)
+        n *= 2;
+    uint64_t *s = realloc(st->name_stamp, n * sizeof *s);
+    if (!s)
+        return -1;
+    memset(s + st->capstamp, 0, (n - st->capstamp) * sizeof *s);
+    st->name_stamp = s;
+    st->capstamp = n;
+    return 0;
+}
+
 static int tb_hold(tb_window *w, int32_t slot, int64_t offset)
 {
     if (slot < 0)
@@ -85,12 +102,12 @@ int tb_window_add(tb_state *st, int64_t start, const sh_record *r,
     const sh_value *d = &r->values[f->depts];
     uint64_t seq = ++st->session_seq;
     for (uint32_t k = 0; d->type == SH_STRLIST && k < d->u.l.n; k++) {
-        uint32_t id = tb_name_intern(&st->names, d->u.l.items[k].ptr, d->u.l.items[k].len);
-        if (id == TB_NAME_OOM || tb_grow_counts(w, id) != 0)
+        uint32_t id = sh_intern_id(&st->names, d->u.l.items[k].ptr, d->u.l.items[k].len);
+        if (id == SH_INTERN_OOM || tb_grow_counts(w, id) != 0 || tb_grow_stamps(st, id) != 0)
             return -1;
-        if (st->names.stamp[id] == seq)
+        if (st->name_stamp[id] == seq)
             continue; /* a name listed twice counts once per session */
-        st->names.stamp[id] = seq;
+        st->name_stamp[id] = seq;
         w->dept_counts[id]++;
     }
     return tb_hold(w, r->slot, r->offset);

@@ -37,11 +37,11 @@
 #include "click_input.h"
 
 #define streamhost_plugin_entry tumble_plugin_entry
-#include "../../transform-tumble/tumble_names.c"
 #include "../../transform-tumble/tumble_output.c"
 #include "../../transform-tumble/tumble_plugin.c"
 #include "../../transform-tumble/tumble_windows.c"
 #include "../../transform-tumble/tumble_exchange.c"
+#include "../../transform-tumble/tumble_fire.c"
 #undef streamhost_plugin_entry
 
 #define GAP 1000
