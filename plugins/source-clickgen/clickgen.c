@@ -17,6 +17,7 @@ static const sh_field click_fields[CF_COUNT] = {
     [CF_USERID] = {"userid", SH_INT},
     [CF_GLOBALSEQ] = {"globalseq", SH_INT},
     [CF_PREVGLOBALSEQ] = {"prevglobalseq", SH_INT},
+    [CF_REFERRER] = {"referrer", SH_STRING},
 };
 
 static void clickgen_destroy(void *state)
@@ -72,7 +73,8 @@ static sh_rc clickgen_init(const sh_host *host, sh_ctx *ctx, void **state)
         return SH_FATAL;
     }
     memcpy(g->fields, click_fields, sizeof g->fields);
-    g->schema = (sh_schema){g->stream_name, CF_COUNT, g->fields};
+    /* schema.version 1 leaves out the fields v2 added (values keep the stride) */
+    g->schema = (sh_schema){g->stream_name, cfg.schema_version == 2 ? CF_COUNT : CF_REFERRER, g->fields};
     g->events_total = host->counter(ctx, "events_total", "click events generated");
     g->users_started_total = host->counter(ctx, "users_started_total", "user journeys started");
 

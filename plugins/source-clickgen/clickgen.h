@@ -17,6 +17,7 @@ enum clickgen_field {
     CF_USERID,
     CF_GLOBALSEQ,
     CF_PREVGLOBALSEQ,
+    CF_REFERRER, /* schema.version = 2 only (conf/ClickEvent-v2.avsc) */
     CF_COUNT
 };
 
@@ -40,6 +41,7 @@ typedef struct clickgen_config {
     int64_t start_time; /* epoch ms; 0: wall clock at start */
     int64_t rate;       /* events/s; 0: unpaced */
     int64_t max_events, max_users, duration;
+    int64_t schema_version; /* 1: ClickEvent.avsc's fields; 2: + referrer (ClickEvent-v2.avsc) */
 } clickgen_config;
 
 /* Text of one record that the batch must own: its key and its ip. */

@@ -25,6 +25,9 @@ const sh_config_key clickgen_config_keys[] = {
      "start no user after this many; open journeys finish, then stop; 0 = unlimited"},
     {"duration", SH_CFG_DURATION, "0ms", 0,
      "stop at this much event time after the start; 0ms = unlimited"},
+    {"schema.version", SH_CFG_INT, "1", 0,
+     "1: the fields of conf/ClickEvent.avsc; 2: also referrer (conf/ClickEvent-v2.avsc: an optional field with a "
+     "default, to show schema evolution)"},
     {NULL, 0, NULL, 0, NULL}};
 
 /* Logs "WHERE: KEY ..." and says whether the check failed. */
@@ -50,6 +53,7 @@ sh_rc clickgen_read_config(const sh_host *h, sh_ctx *ctx, clickgen_config *c)
     c->max_events = h->cfg_int(ctx, "max_events");
     c->max_users = h->cfg_int(ctx, "max_users");
     c->duration = h->cfg_int(ctx, "duration");
+    c->schema_version = h->cfg_int(ctx, "schema.version");
     const char *clock = h->cfg_str(ctx, "clock");
 
     int errors = 0;
@@ -70,5 +74,7 @@ sh_rc clickgen_read_config(const sh_host *h, sh_ctx *ctx, clickgen_config *c)
     errors += bad(h, ctx, c->rate < 0, "rate", "must be >= 0 (0 = as fast as possible)");
     errors += bad(h, ctx, c->max_events < 0, "max_events", "must be >= 0 (0 = unlimited)");
     errors += bad(h, ctx, c->max_users < 0, "max_users", "must be >= 0 (0 = unlimited)");
+    errors += bad(h, ctx, c->schema_version != 1 && c->schema_version != 2, "schema.version",
+                  "must be 1 (conf/ClickEvent.avsc) or 2 (conf/ClickEvent-v2.avsc)");
     return errors ? SH_FATAL : SH_OK;
 }

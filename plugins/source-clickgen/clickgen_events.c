@@ -75,6 +75,10 @@ static void write_event(clickgen *g, const click_user *u, size_t i)
     v[CF_USERID] = sh_v_int(u->id);
     v[CF_GLOBALSEQ] = sh_v_int(seq);
     v[CF_PREVGLOBALSEQ] = sh_v_int(g->thread_last_seq[u->thread]);
+    /* v2's field: from the user id, so that v1 and v2 runs of one seed have the same events */
+    static const char *const referrers[] = {"direct", "search", "social"};
+    const char *ref = referrers[(unsigned)u->id % 3];
+    v[CF_REFERRER] = sh_v_str(ref, strlen(ref));
     g->thread_last_seq[u->thread] = seq;
 
     r->schema = &g->schema;
