@@ -89,10 +89,9 @@ int dash_window_end(int64_t session_end, int64_t size, int64_t *end)
     int64_t m = t % size;
     if (m < 0)
         m += size;
-    int64_t start = t - m; /* no overflow: 0 <= m <= t - INT64_MIN */
-    if (start > INT64_MAX - size)
+    int64_t start;
+    if (__builtin_sub_overflow(t, m, &start) || __builtin_add_overflow(start, size, end))
         return -1;
-    *end = start + size;
     return 0;
 }
 

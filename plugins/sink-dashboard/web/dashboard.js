@@ -156,8 +156,8 @@
                 "event) passes them, windows when it passes their end");
     } else {
       setStatus(W.length + " windows, the last ending " + fmtTime(W[W.length - 1].end) + " \u00b7 " +
-                data.records + " documents received" +
-                (data.ignored ? ", " + data.ignored + " ignored" : "") +
+                (data.records - data.ignored) + " documents" +
+                (data.ignored ? " (" + data.ignored + " other records ignored)" : "") +
                 " \u00b7 updated " + new Date().toLocaleTimeString());
     }
     document.documentElement.setAttribute("data-version", String(data.version));
