@@ -14,12 +14,15 @@
 #
 # Environment (all optional):
 #   BENCH_FLINK              0: skip this section in a full run (default 1)
-#   BENCH_FLINK_PARALLELISM  parallelism of the Flink job's operators (default 2: one
-#                            task slot per core; the sink is always 1)
+#   BENCH_FLINK_PARALLELISM  parallelism of the Flink job's operators (default 1; the sink
+#                            is always 1).  At 1 the job already keeps both cores busy
+#                            (source, session and window tasks are threads of their own);
+#                            at 2 on this 2-core machine it was 2.4x slower (1M events from a
+#                            file, the machine busy: 47k vs 114k events/s)
 #   BENCH_FLINK_JAVA_OPTS    extra JVM options for the Flink peer (default none: the JVM's
 #                            own heap sizing)
 
-FLINK_PARALLELISM="${BENCH_FLINK_PARALLELISM:-2}"
+FLINK_PARALLELISM="${BENCH_FLINK_PARALLELISM:-1}"
 FLINK_JAVA_OPTS="${BENCH_FLINK_JAVA_OPTS:-}"
 FLINK_DIR=bench/flink
 FLINK_JAR="$FLINK_DIR/target/flink-reference-job-1.jar"
