@@ -9,7 +9,8 @@
 #   build        $CC, pkg-config, and the libraries in $PKG_MODULES (pkg-config names)
 #   unit         + cmocka
 #   integration  + java, mvn, curl, unzip, python3, setsid, flock, timeout
-#                  (the local Kafka and OpenSearch, the integration tests)
+#                  (the local Kafka and OpenSearch, the integration tests),
+#                  chromium (the dashboard's browser test)
 #   valgrind     + valgrind
 #   fuzz         + clang
 #
@@ -34,7 +35,7 @@ for p in "${profiles[@]}"; do
   case "$p" in
     build) tools+=("$cc_cmd" "$PKG_CONFIG"); read -r -a m <<<"$PKG_MODULES"; mods+=("${m[@]}") ;;
     unit) mods+=(cmocka) ;;
-    integration) tools+=(java mvn curl unzip python3 setsid flock timeout) ;;
+    integration) tools+=(java mvn curl unzip python3 setsid flock timeout chromium) ;;
     valgrind) tools+=(valgrind) ;;
     fuzz) tools+=(clang) ;;
     *) echo "ensure-deps.sh: unknown profile '$p' (build, unit, integration, valgrind, fuzz)" >&2; exit 2 ;;

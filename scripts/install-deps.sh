@@ -16,6 +16,7 @@ PKGS=(
   libjansson-dev libmicrohttpd-dev zlib1g-dev libssl-dev
   clang libclang-rt-14-dev valgrind    # fuzzing (clang + its libFuzzer/ASan runtime) and leak checks
   openjdk-17-jdk-headless maven        # the local Kafka and OpenSearch (fetched from Maven Central)
+  chromium fonts-dejavu-core           # the dashboard's browser test (tests/integration/dashboard_browser.sh)
 )
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${PKGS[@]}"
