@@ -118,12 +118,12 @@ int kafka_create_embedded_topic(pipeline *pl, const char *topic, int partitions)
     return 0;
 }
 
-static int set_prop(rd_kafka_conf_t *conf, const char *k, const char *v, const char *file, int line,
+static int set_prop(rd_kafka_conf_t *conf, const char *k, const char *v, const sh_config *cfg, int line,
                     char *err, size_t errlen)
 {
-    char e[512];
+    char e[512], where[512];
     if (rd_kafka_conf_set(conf, k, v, e, sizeof e) != RD_KAFKA_CONF_OK) {
-        snprintf(err, errlen, "%s:%d: %s", file, line, e);
+        snprintf(err, errlen, "%s: %s", config_where(cfg, line, where, sizeof where), e);
         return -1;
     }
     return 0;
@@ -142,7 +142,7 @@ rd_kafka_conf_t *kafka_conf_new(pipeline *pl, instance *in, char *err, size_t er
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
     cfg_section *ks = config_section(pl->cfg, SEC_KAFKA, NULL);
-    const char *file = pl->cfg->file;
+    const sh_config *file = pl->cfg; /* names FILE:LINE of each property */
     for (size_t i = 0; ks && i < ks->nkv; i++) {
         cfg_kv *kv = &ks->kvs[i];
         if (strcmp(kv->key, KAFKA_EMBEDDED_PARTITIONS) == 0)

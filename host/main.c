@@ -40,11 +40,19 @@ static void usage(FILE *f)
             "usage: streamhost [--log-level LEVEL] COMMAND ...\n"
             "\n"
             "commands:\n"
-            "  run CONFIG                 run the pipeline described in CONFIG (INI)\n"
-            "  check CONFIG               validate CONFIG and its plugins; print every problem as FILE:LINE\n"
+            "  run CONFIG [OVERLAY...]    run the pipeline described in CONFIG (INI), with each OVERLAY\n"
+            "                             merged over it in order\n"
+            "  check CONFIG [OVERLAY...]  validate the merged config and its plugins; print every problem\n"
+            "                             as FILE:LINE of the file it is in\n"
+            "  config CONFIG [OVERLAY...] print the merged config, each key with the FILE:LINE it came from\n"
+            "                             (reads back as the same config; secrets from the environment redacted)\n"
             "  plugins                    list the plugins found (name, kind, version, file)\n"
             "  plugins describe NAME      document every config key of plugin NAME\n"
             "                             (NAME may be kind-qualified: sink.file; 'streamhost' for [streamhost])\n"
+            "\n"
+            "overlays: a later file adds sections and overrides keys of earlier ones; a section whose\n"
+            "  plugin changes is replaced whole (but its inputs); plugin = none removes a section\n"
+            "  (docs/configuration.md). Example: streamhost run conf/clickstream.ini conf/env/dev.ini\n"
             "\n"
             "options:\n"
             "  --log-level LEVEL          error, warn, info (default) or debug; overrides log.level\n"
@@ -58,21 +66,34 @@ static void usage(FILE *f)
 
 static void print_errors(sh_config *cfg)
 {
+    char label[4096];
     for (size_t i = 0; i < cfg->nerrors; i++)
         fprintf(stderr, "%s\n", cfg->errors[i]);
     if (cfg->nerrors)
-        fprintf(stderr, "%zu problem%s in %s\n", cfg->nerrors, cfg->nerrors == 1 ? "" : "s", cfg->file);
+        fprintf(stderr, "%zu problem%s in %s\n", cfg->nerrors, cfg->nerrors == 1 ? "" : "s",
+                config_label(cfg, label, sizeof label));
 }
 
-static int load_config(const char *path, sh_config **cfgp, pipeline **plp)
+/* Reads and merges the files; NULL (after printing why) if one cannot be
+ * read. */
+static sh_config *read_config(char **paths, size_t n)
 {
     char err[1024];
-    sh_config *cfg = config_load(path, err, sizeof err);
-    if (!cfg) {
+    sh_config *cfg = config_load_files((const char *const *)paths, n, err, sizeof err);
+    if (!cfg)
         fprintf(stderr, "%s\n", err);
+    return cfg;
+}
+
+static int load_config(char **paths, size_t n, sh_config **cfgp, pipeline **plp)
+{
+    sh_config *cfg = read_config(paths, n);
+    if (!cfg)
         return EXIT_USAGE;
-    }
-    pipeline *pl = pipeline_build(cfg, path);
+    /* plugin.path is relative to the file that sets it */
+    cfg_section *hs = config_section(cfg, SEC_HOST, NULL);
+    cfg_kv *pp = hs ? config_kv(hs, "plugin.path") : NULL;
+    pipeline *pl = pipeline_build(cfg, pp ? config_file_of(cfg, pp->line) : paths[0]);
     if (!pl) {
         print_errors(cfg);
         config_free(cfg);
@@ -83,14 +104,15 @@ static int load_config(const char *path, sh_config **cfgp, pipeline **plp)
     return 0;
 }
 
-static int cmd_check(const char *path)
+static int cmd_check(char **paths, size_t n)
 {
     sh_config *cfg;
     pipeline *pl;
-    int rc = load_config(path, &cfg, &pl);
+    char label[4096];
+    int rc = load_config(paths, n, &cfg, &pl);
     if (rc)
         return rc;
-    printf("%s: ok (%zu components)\n", path, pl->ninsts);
+    printf("%s: ok (%zu components)\n", config_label(cfg, label, sizeof label), pl->ninsts);
     for (size_t i = 0; i < pl->ninsts; i++) {
         instance *in = pl->insts[i];
         printf("  %-9s %-12s plugin %-10s %s\n", kind_name(in->kind), in->name, in->p->name, in->lp.path);
@@ -101,12 +123,31 @@ static int cmd_check(const char *path)
     return 0;
 }
 
-static int cmd_run(const char *path, int level_forced)
+/* `streamhost config FILES...`: the merged result, without loading plugins
+ * (`check` validates it). */
+static int cmd_config(char **paths, size_t n)
+{
+    sh_config *cfg = read_config(paths, n);
+    if (!cfg)
+        return EXIT_USAGE;
+    if (cfg->nerrors) {
+        print_errors(cfg);
+        config_free(cfg);
+        return EXIT_USAGE;
+    }
+    int rc = config_print(cfg, stdout) == 0 ? 0 : EXIT_RUNTIME;
+    if (rc)
+        fprintf(stderr, "streamhost config: cannot write the output\n");
+    config_free(cfg);
+    return rc;
+}
+
+static int cmd_run(char **paths, size_t n, int level_forced)
 {
     sh_config *cfg;
     pipeline *pl;
     int saved = sh_log_threshold;
-    int rc = load_config(path, &cfg, &pl);
+    int rc = load_config(paths, n, &cfg, &pl);
     if (rc)
         return rc;
     if (level_forced)
@@ -256,12 +297,22 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *cmd = argv[i++];
-    if (!strcmp(cmd, "run") || !strcmp(cmd, "check")) {
-        if (argc - i != 1) {
-            fprintf(stderr, "usage: streamhost %s CONFIG\n", cmd);
+    if (!strcmp(cmd, "run") || !strcmp(cmd, "check") || !strcmp(cmd, "config")) {
+        size_t n = (size_t)(argc - i);
+        if (n < 1 || n > SH_CONFIG_MAX_FILES) {
+            fprintf(stderr, "usage: streamhost %s CONFIG [OVERLAY...] (at most %d files; see --help)\n", cmd,
+                    SH_CONFIG_MAX_FILES);
             return EXIT_USAGE;
         }
-        return !strcmp(cmd, "run") ? cmd_run(argv[i], level_forced) : cmd_check(argv[i]);
+        for (int a = i; a < argc; a++)
+            if (argv[a][0] == '-' && argv[a][1]) {
+                fprintf(stderr, "streamhost %s: '%s' is not a config file (options go before the command: see --help)\n",
+                        cmd, argv[a]);
+                return EXIT_USAGE;
+            }
+        if (!strcmp(cmd, "run"))
+            return cmd_run(argv + i, n, level_forced);
+        return !strcmp(cmd, "check") ? cmd_check(argv + i, n) : cmd_config(argv + i, n);
     }
     if (!strcmp(cmd, "plugins"))
         return cmd_plugins(argc - i, argv + i);

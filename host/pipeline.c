@@ -200,7 +200,7 @@ static int init_all(pipeline *pl)
         if (rc != SH_OK) {
             defined_rc(in, "init", rc, 0);
             sh_log(SH_LOG_ERROR, in->name, "init failed (see above); fix [%s] in %s", in->sec->title,
-                   pl->cfg->file);
+                   config_file_of(pl->cfg, in->sec->line));
             return -1;
         }
         in->initialised = 1;

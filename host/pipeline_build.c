@@ -360,8 +360,7 @@ static int capture_validate(void *arg, int level, const char *who, const char *m
     (void)who;
     if (level != SH_LOG_ERROR)
         return 0; /* warnings and notes are logged as usual */
-    size_t fl = strlen(v->cfg->file);
-    if (strncmp(msg, v->cfg->file, fl) == 0 && msg[fl] == ':' && isdigit((unsigned char)msg[fl + 1]))
+    if (config_located(v->cfg, msg)) /* "FILE:LINE: ..." of any of the config's files */
         config_error_text(v->cfg, msg);
     else
         config_error(v->cfg, v->in->sec->line, "[%s]: %s", v->in->sec->title, msg);

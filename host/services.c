@@ -140,8 +140,7 @@ static void svc_cfg_each(sh_ctx *ctx, const char *prefix,
 static const char *svc_cfg_where(sh_ctx *ctx, const char *key)
 {
     cfg_kv *kv = ctx->sec ? config_kv(ctx->sec, key) : NULL;
-    snprintf(ctx->where, sizeof ctx->where, "%s:%d", ctx->pl->cfg->file,
-             kv ? kv->line : (ctx->sec ? ctx->sec->line : 0));
+    config_where(ctx->pl->cfg, kv ? kv->line : (ctx->sec ? ctx->sec->line : 0), ctx->where, sizeof ctx->where);
     return ctx->where;
 }
 

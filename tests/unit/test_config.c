@@ -688,6 +688,461 @@ static void test_control_characters_escaped(void **st)
     assert_string_equal(esc, "");
 }
 
+/* --- several files: an overlay over a base (docs/configuration.md) ---------- */
+
+/* Loads base.ini + over.ini (+ third.ini when `third`), as `run a b c` does. */
+static sh_config *load_files(const char *base, const char *over, const char *third)
+{
+    const char *names[] = {"base.ini", "over.ini", "third.ini"};
+    const char *texts[] = {base, over, third};
+    return config_load_strings(names, texts, third ? 3 : 2);
+}
+
+/* True when some error starts with "FILE:LINE: " and contains `needle`. */
+static int has_error_at(sh_config *cfg, const char *file, int line, const char *needle)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s:%d: ", file, line);
+    for (size_t i = 0; i < cfg->nerrors; i++)
+        if (strncmp(cfg->errors[i], prefix, strlen(prefix)) == 0 && strstr(cfg->errors[i], needle))
+            return 1;
+    dump_errors(cfg);
+    fprintf(stderr, "  wanted %s...%s\n", prefix, needle);
+    return 0;
+}
+
+/* "FILE:LINE" of key `key` in [title]. */
+static const char *where_of(sh_config *cfg, const char *title, const char *key, char *buf, size_t len)
+{
+    for (size_t i = 0; i < cfg->nsecs; i++)
+        if (strcmp(cfg->secs[i].title, title) == 0) {
+            cfg_kv *kv = key ? config_kv(&cfg->secs[i], key) : NULL;
+            if (key && !kv)
+                return "(unset)";
+            return config_where(cfg, kv ? kv->line : cfg->secs[i].line, buf, len);
+        }
+    return "(no section)";
+}
+
+static cfg_section *titled(sh_config *cfg, const char *title)
+{
+    for (size_t i = 0; i < cfg->nsecs; i++)
+        if (strcmp(cfg->secs[i].title, title) == 0)
+            return &cfg->secs[i];
+    return NULL;
+}
+
+/* a literal, so that tests can append sections to it */
+#define BASE \
+    "[streamhost]\n"          /* 1 */ \
+    "commit.interval = 2s\n"  /* 2 */ \
+    "batch.size = 100\n"      /* 3 */ \
+    "[source.nums]\n"         /* 4 */ \
+    "plugin = seq\n"          /* 5 */ \
+    "count = 10\n"            /* 6 */ \
+    "[transform.pass]\n"      /* 7 */ \
+    "plugin = passthru\n"     /* 8 */ \
+    "inputs = nums\n"         /* 9 */ \
+    "name = x\n"              /* 10 */ \
+    "count = 4\n"             /* 11 */ \
+    "[sink.out]\n"            /* 12 */ \
+    "plugin = counter\n"      /* 13 */ \
+    "inputs = pass\n"         /* 14 */ \
+    "fail_after = 1000\n"     /* 15 */ \
+    "retry_first = 0\n"        /* 16 */
+
+static void test_overlay_overrides_and_adds(void **st)
+{
+    (void)st;
+    char w[256];
+    sh_config *cfg = load_files(BASE,
+                                "\n"                      /* 1 */
+                                "[streamhost]\n"          /* 2 */
+                                "batch.size = 7\n"        /* 3: overrides */
+                                "progress = off\n"        /* 4: adds a key */
+                                "[transform.pass]\n"      /* 5: same plugin (none named): keys merge */
+                                "count = 9\n"             /* 6 */
+                                "[sink.more]\n"           /* 7: adds a section */
+                                "plugin = counter\n"      /* 8 */
+                                "inputs = pass.side\n",   /* 9 */
+                                NULL);
+    assert_int_equal(cfg->nerrors, 0);
+    assert_int_equal(cfg->nfiles, 2);
+    cfg_section *hs = config_section(cfg, SEC_HOST, NULL);
+    assert_string_equal(config_get(hs, "batch.size"), "7");
+    assert_string_equal(config_get(hs, "commit.interval"), "2s"); /* kept */
+    assert_string_equal(config_get(hs, "progress"), "off");
+    assert_string_equal(where_of(cfg, "streamhost", "batch.size", w, sizeof w), "over.ini:3");
+    assert_string_equal(where_of(cfg, "streamhost", "commit.interval", w, sizeof w), "base.ini:2");
+    assert_string_equal(where_of(cfg, "streamhost", NULL, w, sizeof w), "base.ini:1"); /* defined there */
+    cfg_section *pass = config_component(cfg, "pass");
+    assert_string_equal(config_get(pass, "count"), "9");
+    assert_string_equal(config_get(pass, "name"), "x");
+    assert_string_equal(config_get(pass, "plugin"), "passthru");
+    assert_string_equal(where_of(cfg, "transform.pass", "count", w, sizeof w), "over.ini:6");
+    assert_string_equal(where_of(cfg, "sink.more", "inputs", w, sizeof w), "over.ini:9");
+    assert_non_null(config_component(cfg, "more"));
+    /* and it is one pipeline */
+    setenv("STREAMHOST_PLUGIN_PATH", TEST_PLUGIN_DIR, 1);
+    pipeline *pl = pipeline_build(cfg, "base.ini");
+    assert_non_null(pl);
+    assert_int_equal(pl->ninsts, 4);
+    assert_int_equal(pl->batch_size, 7);
+    pipeline_free(pl);
+    config_free(cfg);
+}
+
+static void test_overlay_replaces_section_when_plugin_changes(void **st)
+{
+    (void)st;
+    char w[256];
+    /* counter's keys (fail_after, retry_first) do not reach clockgap, which
+     * would refuse them as unknown; the inputs (wiring) stay */
+    sh_config *cfg = load_files(BASE,
+                                "[sink.out]\n"            /* 1 */
+                                "plugin = clockgap\n"     /* 2 */
+                                "out = /dev/null\n",      /* 3 */
+                                NULL);
+    assert_int_equal(cfg->nerrors, 0);
+    cfg_section *out = config_component(cfg, "out");
+    assert_int_equal(out->nkv, 3);
+    assert_string_equal(config_get(out, "plugin"), "clockgap");
+    assert_string_equal(config_get(out, "inputs"), "pass");
+    assert_null(config_get(out, "fail_after"));
+    assert_null(config_get(out, "retry_first"));
+    assert_string_equal(where_of(cfg, "sink.out", NULL, w, sizeof w), "over.ini:1");
+    assert_string_equal(where_of(cfg, "sink.out", "inputs", w, sizeof w), "base.ini:14");
+    assert_string_equal(out->replaced_plugin, "counter");
+    assert_string_equal(config_where(cfg, out->replaced_line, w, sizeof w), "base.ini:12");
+    setenv("STREAMHOST_PLUGIN_PATH", TEST_PLUGIN_DIR, 1);
+    pipeline *pl = pipeline_build(cfg, "base.ini");
+    if (!pl)
+        dump_errors(cfg);
+    assert_non_null(pl);
+    pipeline_free(pl);
+    config_free(cfg);
+
+    /* an overlay that sets inputs rewires the replaced section too */
+    cfg = load_files(BASE, "[sink.out]\nplugin = clockgap\ninputs = pass.side\nout = /dev/null\n", NULL);
+    assert_int_equal(cfg->nerrors, 0);
+    assert_string_equal(config_get(config_component(cfg, "out"), "inputs"), "pass.side");
+    assert_string_equal(where_of(cfg, "sink.out", "inputs", w, sizeof w), "over.ini:3");
+    config_free(cfg);
+
+    /* naming the same plugin again merges key by key */
+    cfg = load_files(BASE, "[sink.out]\nplugin = counter\nretry_first = 2\n", NULL);
+    assert_int_equal(cfg->nerrors, 0);
+    out = config_component(cfg, "out");
+    assert_string_equal(config_get(out, "fail_after"), "1000");
+    assert_string_equal(config_get(out, "retry_first"), "2");
+    assert_null(out->replaced_plugin);
+    assert_string_equal(where_of(cfg, "sink.out", NULL, w, sizeof w), "base.ini:12");
+    config_free(cfg);
+
+    /* ${VAR} in the plugin counts by its value: the same plugin */
+    setenv("SH_T_PLUGIN", "counter", 1);
+    cfg = load_files(BASE, "[sink.out]\nplugin = ${SH_T_PLUGIN}\nretry_first = 2\n", NULL);
+    assert_int_equal(cfg->nerrors, 0);
+    assert_string_equal(config_get(config_component(cfg, "out"), "fail_after"), "1000");
+    config_free(cfg);
+}
+
+static void test_overlay_substitutes_only_what_survives(void **st)
+{
+    (void)st;
+    unsetenv("SH_T_UNSET");
+    /* the base's url needs a variable that dev never sets: replaced whole,
+     * it is never expanded, so it is no error */
+    const char *base = "[sink.out]\n"
+                       "plugin = counter\n"
+                       "inputs = pass\n"
+                       "out = ${SH_T_UNSET}\n"
+                       "[streamhost]\n"
+                       "dead_letter.topic = ${SH_T_UNSET}\n";
+    sh_config *cfg = load_files(base, "[sink.out]\nplugin = clockgap\nout = /dev/null\n"
+                                      "[streamhost]\ndead_letter.topic = dlq\n", NULL);
+    assert_int_equal(cfg->nerrors, 0);
+    config_free(cfg);
+    /* a variable an overlay leaves in place is reported at its own line */
+    cfg = load_files(base, "[sink.out]\nplugin = counter\n\nfail_after = ${SH_T_UNSET}\n", NULL);
+    assert_int_equal(cfg->nerrors, 3);
+    assert_true(has_error_at(cfg, "base.ini", 4, "${SH_T_UNSET} is not set"));
+    assert_true(has_error_at(cfg, "base.ini", 6, "${SH_T_UNSET} is not set"));
+    assert_true(has_error_at(cfg, "over.ini", 4, "fail_after: variable ${SH_T_UNSET} is not set"));
+    /* in file order */
+    assert_non_null(strstr(cfg->errors[0], "base.ini:4:"));
+    assert_non_null(strstr(cfg->errors[2], "over.ini:4:"));
+    assert_null(config_get(config_component(cfg, "out"), "fail_after"));
+    assert_non_null(config_failed(config_component(cfg, "out"), "fail_after"));
+    config_free(cfg);
+}
+
+static void test_overlay_errors_name_their_file(void **st)
+{
+    (void)st;
+    unsetenv("SH_T_UNSET");
+    sh_config *cfg = load_files(BASE,
+                                "[transform.pass]\n"            /* 1 */
+                                "cuont = 3\n"                   /* 2: unknown key */
+                                "gap = soon\n"                  /* 3: bad value */
+                                "gap = 1s\n"                    /* 4: duplicate in this file */
+                                "ratio = ${SH_T_UNSET}\n"       /* 5: unset variable */
+                                "what is this\n"                /* 6: syntax */
+                                "[sink.out]\n"                  /* 7 */
+                                "inputs = nowhere\n",           /* 8: unknown input */
+                                NULL);
+    assert_true(has_error_at(cfg, "over.ini", 4, "duplicate key 'gap' in [transform.pass] (first at line 3)"));
+    assert_true(has_error_at(cfg, "over.ini", 5, "ratio: variable ${SH_T_UNSET} is not set"));
+    assert_true(has_error_at(cfg, "over.ini", 6, "syntax error"));
+    build_anyway(cfg);
+    assert_true(has_error_at(cfg, "over.ini", 2, "unknown key 'cuont' in [transform.pass] (did you mean 'count'?"));
+    assert_true(has_error_at(cfg, "over.ini", 3, "gap: 'soon' is not a duration"));
+    assert_true(has_error_at(cfg, "over.ini", 8, "input 'nowhere' names no component"));
+    assert_true(has_error_at(cfg, "base.ini", 7, "[transform.pass] feeds nothing")); /* the overlay rewired out */
+    assert_int_equal(cfg->nerrors, 7);
+    config_free(cfg);
+
+    /* a plugin's own check (validate, through cfg_where) names the overlay's line */
+    const char *base = "[source.clicks]\nplugin = clickgen\nmax_events = 10\n"
+                       "[sink.out]\nplugin = file\ninputs = clicks\npath = -\n";
+    cfg = load_files(base, "; dev\n[sink.out]\npath = /nonexistent-dir/out.jsonl\n", NULL);
+    setenv("STREAMHOST_PLUGIN_PATH", TEST_PLUGIN_DIR ":" TEST_BIN_DIR "/plugins", 1);
+    assert_null(pipeline_build(cfg, "base.ini"));
+    assert_true(has_error_at(cfg, "over.ini", 3, "path: the directory '/nonexistent-dir'"));
+    assert_int_equal(cfg->nerrors, 1);
+    config_free(cfg);
+
+    /* and a [kafka] property */
+    cfg = load_files("[kafka]\nbootstrap.servers = localhost:9092\n[source.nums]\nplugin = seq\n"
+                     "[sink.out]\nplugin = counter\ninputs = nums\n",
+                     "[kafka]\nno.such.property = 1\n", NULL);
+    setenv("STREAMHOST_PLUGIN_PATH", TEST_PLUGIN_DIR, 1);
+    assert_null(pipeline_build(cfg, "base.ini"));
+    assert_true(has_error_at(cfg, "over.ini", 2, "no.such.property"));
+    config_free(cfg);
+}
+
+static void test_overlay_removes_with_plugin_none(void **st)
+{
+    (void)st;
+    char w[256];
+    sh_config *cfg = load_files(BASE "[sink.extra]\nplugin = counter\ninputs = nums\n",
+                                "[sink.extra]\nplugin = none\n", NULL);
+    assert_int_equal(cfg->nerrors, 0);
+    assert_null(config_component(cfg, "extra"));
+    assert_null(titled(cfg, "sink.extra"));
+    assert_int_equal(cfg->nnotes, 1);
+    assert_non_null(strstr(cfg->notes[0], "[sink.extra] of base.ini:17 removed by over.ini:2"));
+    /* the name is free again for a later file, under any kind */
+    config_free(cfg);
+    cfg = load_files(BASE "[sink.extra]\nplugin = counter\ninputs = nums\n", "[sink.extra]\nplugin = none\n",
+                     "[transform.extra]\nplugin = passthru\ninputs = nums\nname = y\n");
+    assert_int_equal(cfg->nerrors, 0);
+    assert_string_equal(where_of(cfg, "transform.extra", "name", w, sizeof w), "third.ini:4");
+    config_free(cfg);
+
+    /* removing what is not there is a mistake (a misspelt title), and so are
+     * keys beside plugin = none */
+    cfg = load_files(BASE, "[sink.ou]\nplugin = none\n[transform.pass]\nplugin = none\nname = z\n", NULL);
+    assert_true(has_error_at(cfg, "over.ini", 2, "plugin = none removes [sink.ou] of an earlier file, but no earlier file defines [sink.ou]"));
+    assert_true(has_error_at(cfg, "over.ini", 5, "'name' in [transform.pass]: a section with plugin = none is removed"));
+    assert_int_equal(cfg->nerrors, 2);
+    config_free(cfg);
+}
+
+static void test_overlay_component_names_stay_unique(void **st)
+{
+    (void)st;
+    sh_config *cfg = load_files(BASE, "\n[source.out]\nplugin = seq\n", NULL);
+    assert_true(has_error_at(cfg, "over.ini", 2,
+                             "duplicate component name 'out' (also [sink.out] at base.ini:12): a later file changes a component under its own title, [sink.out]"));
+    assert_int_equal(cfg->nerrors, 1);
+    assert_string_equal(config_component(cfg, "out")->title, "sink.out");
+    config_free(cfg);
+}
+
+static void test_positions_across_files(void **st)
+{
+    (void)st;
+    char w[256];
+    /* an empty file and a file without a final newline in between */
+    sh_config *cfg = load_files("[source.a]\nplugin = seq\n", "", "[source.a]\n\n\ncount = 3");
+    assert_int_equal(cfg->nerrors, 0);
+    assert_int_equal(cfg->nfiles, 3);
+    assert_string_equal(where_of(cfg, "source.a", "plugin", w, sizeof w), "base.ini:2");
+    assert_string_equal(where_of(cfg, "source.a", "count", w, sizeof w), "third.ini:4");
+    for (int pos = 1; pos <= 3; pos++)
+        assert_string_equal(config_file_of(cfg, pos), "base.ini");
+    assert_string_equal(config_file_of(cfg, 0), "base.ini");
+    assert_int_equal(config_line_of(cfg, 0), 0);
+    char label[128];
+    assert_string_equal(config_label(cfg, label, sizeof label), "base.ini + over.ini + third.ini");
+    assert_true(config_located(cfg, "third.ini:4: count: bad"));
+    assert_true(config_located(cfg, "over.ini:1: x"));
+    assert_false(config_located(cfg, "other.ini:1: x"));
+    assert_false(config_located(cfg, "base.ini: x"));
+    config_error(cfg, cfg->starts[2] + 1, "here");
+    assert_true(has_error_at(cfg, "third.ini", 1, "here"));
+    config_free(cfg);
+}
+
+/* Prints `cfg` (config_print) into a string. */
+static char *printed(sh_config *cfg)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    assert_int_equal(config_print(cfg, m), 0);
+    fclose(m);
+    return buf;
+}
+
+static void test_config_print_reads_back(void **st)
+{
+    (void)st;
+    setenv("SH_T_DOLLARS", "a$b ${NOT_A_VAR}", 1);
+    setenv("SH_T_SECRET_TOKEN", "hunter2", 1);
+    setenv("SH_T_PLAIN", "visible", 1);
+    setenv("SH_T_NL", "two\nlines", 1);
+    sh_config *cfg = load_files(BASE,
+                                "[transform.pass]\n"                         /* 1 */
+                                "name = \"  padded ;# \\\"quoted\\\" \"\n"   /* 2 */
+                                "extra.dollars = ${SH_T_DOLLARS}\n"          /* 3 */
+                                "extra.password = ${SH_T_PLAIN}\n"           /* 4: secret-looking key */
+                                "extra.auth = ${SH_T_SECRET_TOKEN}\n"        /* 5: secret-looking variable */
+                                "extra.pw_default = ${SH_T_UNSET_PW:-lit}\n" /* 6: the default is in the file */
+                                "extra.path = a;b x#1 \\n\n"                 /* 7 */
+                                "extra.nl = ${SH_T_NL}\n"                    /* 8 */
+                                "extra.empty =\n"                            /* 9 */
+                                "[sink.out]\nplugin = clockgap\nout = /dev/null\n",
+                                NULL);
+    assert_int_equal(cfg->nerrors, 0);
+    char *text = printed(cfg);
+    assert_non_null(strstr(text, "; streamhost config base.ini + over.ini\n"));
+    assert_non_null(strstr(text, "extra.password = <redacted>"));
+    assert_non_null(strstr(text, "extra.auth = <redacted>"));
+    assert_null(strstr(text, "hunter2"));
+    assert_null(strstr(text, "visible"));
+    assert_non_null(strstr(text, "extra.pw_default = lit "));
+    assert_non_null(strstr(text, "; from over.ini:3\n"));
+    assert_non_null(strstr(text, "[sink.out]"));
+    assert_non_null(strstr(text, "; from over.ini:10, replacing plugin = counter of base.ini:12 whole\n"));
+    assert_non_null(strstr(text, "extra.nl = ${SH_T_NL}")); /* kept as written */
+    assert_null(strstr(text, "fail_after"));
+
+    /* read back: the same sections, keys and values (but the redacted) */
+    sh_config *again = config_load_string("merged.ini", text);
+    if (again->nerrors)
+        dump_errors(again);
+    assert_int_equal(again->nerrors, 0);
+    assert_int_equal(again->nsecs, cfg->nsecs);
+    for (size_t i = 0; i < cfg->nsecs; i++) {
+        cfg_section *a = &cfg->secs[i], *b = &again->secs[i];
+        assert_string_equal(a->title, b->title);
+        assert_int_equal(a->nkv, b->nkv);
+        for (size_t k = 0; k < a->nkv; k++) {
+            assert_string_equal(a->kvs[k].key, b->kvs[k].key);
+            if (!a->kvs[k].secret)
+                assert_string_equal(a->kvs[k].value, b->kvs[k].value);
+            else
+                assert_string_equal(b->kvs[k].value, "<redacted>");
+        }
+    }
+    assert_string_equal(config_get(config_component(again, "pass"), "name"), "  padded ;# \"quoted\" ");
+    assert_string_equal(config_get(config_component(again, "pass"), "extra.dollars"), "a$b ${NOT_A_VAR}");
+    /* printing the re-read config prints the same settings */
+    free(text);
+    config_free(again);
+    config_free(cfg);
+}
+
+static void test_secret_names(void **st)
+{
+    (void)st;
+    assert_true(config_name_secret("password"));
+    assert_true(config_name_secret("sasl.password"));
+    assert_true(config_name_secret("OPENSEARCH_PASSWORD"));
+    assert_true(config_name_secret("AWS_SECRET_ACCESS_KEY"));
+    assert_true(config_name_secret("AWS_SESSION_TOKEN"));
+    assert_true(config_name_secret("ssl.key.password"));
+    assert_true(config_name_secret("ssl.key.pem"));
+    assert_true(config_name_secret("API_KEY"));
+    assert_true(config_name_secret("sasl.oauthbearer.client.secret"));
+    assert_false(config_name_secret("monkey"));
+    assert_false(config_name_secret("keyboard"));
+    assert_false(config_name_secret("url"));
+    assert_false(config_name_secret("OPENSEARCH_URL"));
+    assert_false(config_name_secret("bootstrap.servers"));
+    int secret = -1;
+    char err[256];
+    setenv("SH_T_PLAIN", "visible", 1);
+    unsetenv("SH_T_UNSET_PW");
+    char *v = config_substitute_key("url", "${SH_T_PLAIN}", &secret, err, sizeof err);
+    assert_false(secret);
+    free(v);
+    v = config_substitute_key("sasl.password", "${SH_T_PLAIN}", &secret, err, sizeof err);
+    assert_true(secret);
+    free(v);
+    v = config_substitute_key("sasl.password", "${SH_T_UNSET_PW:-x}", &secret, err, sizeof err);
+    assert_false(secret); /* the default is written in the file */
+    free(v);
+    v = config_substitute_key("sasl.password", "literal", &secret, err, sizeof err);
+    assert_false(secret);
+    free(v);
+}
+
+/* The shipped environment files over conf/clickstream.ini: each builds with
+ * the real plugins, and dev swaps the OpenSearch sink for a file sink. */
+static void test_shipped_environments(void **st)
+{
+    (void)st;
+    char err[512];
+    setenv("STREAMHOST_PLUGIN_PATH", TEST_BIN_DIR "/plugins", 1);
+    setenv("OUTPUT", "/dev/null", 1);
+    setenv("KAFKA_BOOTSTRAP", "127.0.0.1:9092", 1);
+    setenv("OPENSEARCH_URL", "https://search-x.eu-west-1.es.amazonaws.com", 1);
+    setenv("AWS_REGION", "eu-west-1", 1);
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG", 1);
+    const char *envs[] = {"conf/env/dev.ini", "conf/env/local.ini", "conf/env/aws.ini"};
+    for (size_t e = 0; e < 3; e++) {
+        const char *files[] = {"conf/clickstream.ini", envs[e]};
+        sh_config *cfg = config_load_files(files, 2, err, sizeof err);
+        assert_non_null(cfg);
+        pipeline *pl = pipeline_build(cfg, files[0]);
+        if (!pl)
+            dump_errors(cfg);
+        assert_non_null(pl);
+        cfg_section *s = config_component(cfg, "search");
+        assert_string_equal(config_get(s, "inputs"), "checkouts, counts");
+        if (e == 0) {
+            assert_string_equal(config_get(s, "plugin"), "file");
+            assert_null(config_get(s, "url"));
+        } else
+            assert_string_equal(config_get(s, "plugin"), "opensearch");
+        if (e == 2)
+            assert_string_equal(config_get(s, "auth"), "aws_sigv4");
+        pipeline_free(pl);
+        config_free(cfg);
+    }
+    unsetenv("OUTPUT");
+    unsetenv("KAFKA_BOOTSTRAP");
+    unsetenv("OPENSEARCH_URL");
+    unsetenv("AWS_REGION");
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+}
+
+static void test_too_many_or_missing_files(void **st)
+{
+    (void)st;
+    char err[512];
+    const char *files[] = {"conf/clickstream.ini", "/nonexistent/dev.ini"};
+    assert_null(config_load_files(files, 2, err, sizeof err));
+    assert_non_null(strstr(err, "/nonexistent/dev.ini: cannot read config"));
+    assert_null(config_load_files(files, 0, err, sizeof err));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -712,6 +1167,17 @@ int main(void)
         cmocka_unit_test(test_unset_variable_reported_once),
         cmocka_unit_test(test_config_file_limits),
         cmocka_unit_test(test_control_characters_escaped),
+        cmocka_unit_test(test_overlay_overrides_and_adds),
+        cmocka_unit_test(test_overlay_replaces_section_when_plugin_changes),
+        cmocka_unit_test(test_overlay_substitutes_only_what_survives),
+        cmocka_unit_test(test_overlay_errors_name_their_file),
+        cmocka_unit_test(test_overlay_removes_with_plugin_none),
+        cmocka_unit_test(test_overlay_component_names_stay_unique),
+        cmocka_unit_test(test_positions_across_files),
+        cmocka_unit_test(test_config_print_reads_back),
+        cmocka_unit_test(test_secret_names),
+        cmocka_unit_test(test_shipped_environments),
+        cmocka_unit_test(test_too_many_or_missing_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
