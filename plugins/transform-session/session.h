@@ -25,11 +25,10 @@ enum {
 /* Records emitted per host->emit call. */
 #define SS_OUT_BATCH 256
 
-/* Field positions of one input schema, resolved once. */
-typedef struct ss_fields {
-    const sh_schema *schema;
-    int key, event_type, product_type;
-} ss_fields;
+/* Field positions of one input schema, resolved once (sh_field_cache):
+ * pos[SS_IN_KEY] etc. */
+enum { SS_IN_KEY, SS_IN_EVENT_TYPE, SS_IN_PRODUCT_TYPE, SS_IN_N };
+typedef sh_field_pos ss_fields;
 
 /* Reused buffers for output records. */
 typedef struct ss_output {
@@ -61,12 +60,8 @@ typedef struct ss_state {
     size_t nslot_fence;
     uint32_t nassigned;  /* slots assigned through slot_assigned() */
 
-    ss_fields *fields; /* one per distinct input schema */
-    size_t nfields, capfields;
-    const ss_fields *last_fields;
-
-    sh_record *late; /* late records of the current batch (shallow copies) */
-    size_t nlate, caplate;
+    sh_field_cache fields; /* input field positions per schema */
+    sh_recqueue late;      /* late records of the current batch (shallow copies) */
     int64_t *merge_starts; /* scratch for the rare multi-session merge */
     size_t capmerge;
     sh_buf dead; /* JSON rendering of a dead-lettered record */

@@ -17,14 +17,14 @@ static int ss_touches(const ss_sess *s, int64_t start, int64_t end)
 static int ss_aggregate(ss_state *st, ss_sess *s, const sh_record *r,
                         const ss_fields *f)
 {
-    const sh_value *pt = &r->values[f->product_type];
+    const sh_value *pt = &r->values[f->pos[SS_IN_PRODUCT_TYPE]];
     if (pt->type == SH_STRING && pt->u.s.len > 0 && !sh_str_eq(pt->u.s, "N/A")) {
         uint32_t id = sh_intern_id(&st->depts, pt->u.s.ptr, pt->u.s.len);
         if (id == SH_INTERN_OOM || ss_sess_add_dept(&st->store, s, id) != 0)
             return -1;
         s->count++;
     }
-    const sh_value *et = &r->values[f->event_type];
+    const sh_value *et = &r->values[f->pos[SS_IN_EVENT_TYPE]];
     if (et->type == SH_STRING && sh_str_eq(et->u.s, "order_checkout"))
         s->checkout = s->count; /* a later checkout overwrites */
     return ss_sess_hold(&st->store, s, r->slot, r->offset);

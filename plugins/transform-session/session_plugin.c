@@ -33,38 +33,15 @@ static const char *const ss_outputs[] = {"late", NULL};
 
 /* --- input schemas -------------------------------------------------------- */
 
-static int ss_field_of(ss_state *st, const sh_schema *s, const char *cfg_key,
-                       const char *name, uint32_t type)
-{
-    return sh_resolve_field(st->host, st->ctx, s, cfg_key, name, type);
-}
-
 /* Field positions for records of `schema`, resolved on first sight. */
 static const ss_fields *ss_fields_for(ss_state *st, const sh_schema *schema)
 {
-    if (st->last_fields && st->last_fields->schema == schema)
-        return st->last_fields;
-    for (size_t i = 0; i < st->nfields; i++)
-        if (st->fields[i].schema == schema)
-            return st->last_fields = &st->fields[i];
-    ss_fields f = {.schema = schema};
-    f.key = ss_field_of(st, schema, "key", st->key_field, SH_INT);
-    f.event_type = ss_field_of(st, schema, "event_type_field",
-                               st->event_type_field, SH_STRING);
-    f.product_type = ss_field_of(st, schema, "product_type_field",
-                                 st->product_type_field, SH_STRING);
-    if (f.key < 0 || f.event_type < 0 || f.product_type < 0)
-        return NULL;
-    if (st->nfields == st->capfields) {
-        size_t cap = st->capfields ? st->capfields * 2 : 4;
-        ss_fields *a = realloc(st->fields, cap * sizeof *a);
-        if (!a)
-            return NULL;
-        st->fields = a;
-        st->capfields = cap;
-    }
-    st->fields[st->nfields] = f;
-    return st->last_fields = &st->fields[st->nfields++];
+    const sh_field_want want[SS_IN_N] = {
+        [SS_IN_KEY] = {"key", st->key_field, SH_INT},
+        [SS_IN_EVENT_TYPE] = {"event_type_field", st->event_type_field, SH_STRING},
+        [SS_IN_PRODUCT_TYPE] = {"product_type_field", st->product_type_field, SH_STRING},
+    };
+    return sh_field_cache_get(&st->fields, st->host, st->ctx, schema, want, SS_IN_N);
 }
 
 /* --- firing ----------------------------------------------------------------- */
@@ -121,21 +98,6 @@ static sh_rc ss_advance(ss_state *st, int64_t now)
 
 /* --- records that are not applied ---------------------------------------- */
 
-static int ss_queue_late(ss_state *st, const sh_record *r)
-{
-    if (st->nlate == st->caplate) {
-        size_t cap = st->caplate ? st->caplate * 2 : 64;
-        sh_record *a = realloc(st->late, cap * sizeof *a);
-        if (!a)
-            return -1;
-        st->late = a;
-        st->caplate = cap;
-    }
-    st->late[st->nlate++] = *r; /* valid until process() returns */
-    (*st->late_events)++;
-    return 0;
-}
-
 static sh_rc ss_dead_null_key(ss_state *st, const sh_record *r)
 {
     char reason[160];
@@ -154,13 +116,12 @@ static sh_rc ss_process(void *state, uint32_t input, const sh_record *recs,
 {
     ss_state *st = state;
     int64_t now = st->host->mono_ms(st->ctx);
-    st->nlate = 0;
     for (size_t i = 0; i < n; i++) {
         const sh_record *r = &recs[i];
         const ss_fields *f = ss_fields_for(st, r->schema);
         if (!f)
             return SH_FATAL;
-        const sh_value *kv = &r->values[f->key];
+        const sh_value *kv = &r->values[f->pos[SS_IN_KEY]];
         if (kv->type != SH_INT) {
             sh_rc rc = ss_dead_null_key(st, r);
             if (rc != SH_OK)
@@ -176,18 +137,16 @@ static sh_rc ss_process(void *state, uint32_t input, const sh_record *recs,
         sh_rc rc = ss_apply(st, r, f, kv->u.i, &late);
         if (rc != SH_OK)
             return rc;
-        if (late && ss_queue_late(st, r) != 0) {
+        if (late && sh_recqueue_push(&st->late, r) != 0) {
             st->host->log(st->ctx, SH_LOG_ERROR, "out of memory queueing late records");
             return SH_FATAL;
         }
     }
     *st->open_gauge = st->store.n;
-    if (st->nlate) {
-        sh_rc rc = st->host->emit(st->ctx, SS_PORT_LATE, st->late, st->nlate);
-        st->nlate = 0;
-        if (rc != SH_OK)
-            return rc;
-    }
+    (*st->late_events) += st->late.n;
+    sh_rc rc = sh_recqueue_emit(&st->late, st->host, st->ctx, SS_PORT_LATE);
+    if (rc != SH_OK)
+        return rc;
     return ss_advance(st, now);
 }
 
@@ -238,8 +197,8 @@ static void ss_destroy(void *state)
     ss_clock_free(&st->clock);
     ss_output_free(&st->out);
     sh_buf_free(&st->dead);
-    free(st->fields);
-    free(st->late);
+    sh_field_cache_free(&st->fields);
+    sh_recqueue_free(&st->late);
     free(st->merge_starts);
     free(st->slot_fence);
     free(st);

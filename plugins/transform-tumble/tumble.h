@@ -32,11 +32,10 @@ typedef struct tb_window {
     uint32_t nheld;
 } tb_window;
 
-/* Field positions of one input schema, resolved once. */
-typedef struct tb_fields {
-    const sh_schema *schema;
-    int checkout, depts;
-} tb_fields;
+/* Field positions of one input schema, resolved once (sh_field_cache):
+ * pos[TB_IN_CHECKOUT], pos[TB_IN_DEPTS]. */
+enum { TB_IN_CHECKOUT, TB_IN_DEPTS, TB_IN_N };
+typedef sh_field_pos tb_fields;
 
 /* A department of a fired window, for sorting by name. */
 typedef struct tb_dept_count {
@@ -87,11 +86,8 @@ typedef struct tb_state {
     int64_t wm;           /* windows with end - 1 <= wm have fired */
     int64_t fence;        /* replay: windows with end - 1 < fence were delivered before */
 
-    tb_fields *fields;
-    size_t nfields, capfields;
-    const tb_fields *last_fields;
-    sh_record *late;
-    size_t nlate, caplate;
+    sh_field_cache fields; /* input field positions per schema */
+    sh_recqueue late;      /* late sessions of the current batch (shallow copies) */
     tb_dept_count *sorted; /* scratch for firing */
     size_t capsorted;
     tb_output out;

@@ -29,57 +29,19 @@ static const char *const tb_exchanges[] = {"partials", NULL};
 
 #define TB_PORT_LATE 1
 
-static int tb_field_of(tb_state *st, const sh_schema *s, const char *cfg_key,
-                       const char *name, uint32_t type)
-{
-    return sh_resolve_field(st->host, st->ctx, s, cfg_key, name, type);
-}
-
 /* Field positions for records of `schema`, resolved on first sight. */
 static const tb_fields *tb_fields_for(tb_state *st, const sh_schema *schema)
 {
-    if (st->last_fields && st->last_fields->schema == schema)
-        return st->last_fields;
-    for (size_t i = 0; i < st->nfields; i++)
-        if (st->fields[i].schema == schema)
-            return st->last_fields = &st->fields[i];
-    tb_fields f = {.schema = schema};
-    f.checkout = tb_field_of(st, schema, "checkout_field", st->checkout_field, SH_INT);
-    f.depts = tb_field_of(st, schema, "departments_field", st->departments_field,
-                          SH_STRLIST);
-    if (f.checkout < 0 || f.depts < 0)
-        return NULL;
-    if (st->nfields == st->capfields) {
-        size_t cap = st->capfields ? st->capfields * 2 : 4;
-        tb_fields *a = realloc(st->fields, cap * sizeof *a);
-        if (!a)
-            return NULL;
-        st->fields = a;
-        st->capfields = cap;
-    }
-    st->fields[st->nfields] = f;
-    return st->last_fields = &st->fields[st->nfields++];
-}
-
-static int tb_queue_late(tb_state *st, const sh_record *r)
-{
-    if (st->nlate == st->caplate) {
-        size_t cap = st->caplate ? st->caplate * 2 : 64;
-        sh_record *a = realloc(st->late, cap * sizeof *a);
-        if (!a)
-            return -1;
-        st->late = a;
-        st->caplate = cap;
-    }
-    st->late[st->nlate++] = *r; /* valid until process() returns */
-    (*st->late_sessions)++;
-    return 0;
+    const sh_field_want want[TB_IN_N] = {
+        [TB_IN_CHECKOUT] = {"checkout_field", st->checkout_field, SH_INT},
+        [TB_IN_DEPTS] = {"departments_field", st->departments_field, SH_STRLIST},
+    };
+    return sh_field_cache_get(&st->fields, st->host, st->ctx, schema, want, TB_IN_N);
 }
 
 static sh_rc tb_process(void *state, uint32_t input, const sh_record *recs, size_t n)
 {
     tb_state *st = state;
-    st->nlate = 0;
     for (size_t i = 0; i < n; i++) {
         const sh_record *r = &recs[i];
         const tb_fields *f = tb_fields_for(st, r->schema);
@@ -89,7 +51,7 @@ static sh_rc tb_process(void *state, uint32_t input, const sh_record *recs, size
         int64_t start = tb_window_start(r->time, st->size);
         int bad;
         if (tb_window_last(st, start) <= st->wm)
-            bad = tb_queue_late(st, r); /* its window already fired */
+            bad = sh_recqueue_push(&st->late, r); /* its window already fired */
         else
             bad = tb_window_add(st, start, r, f);
         if (bad) {
@@ -98,12 +60,8 @@ static sh_rc tb_process(void *state, uint32_t input, const sh_record *recs, size
             return SH_FATAL;
         }
     }
-    if (st->nlate) {
-        sh_rc rc = st->host->emit(st->ctx, TB_PORT_LATE, st->late, st->nlate);
-        st->nlate = 0;
-        return rc;
-    }
-    return SH_OK;
+    (*st->late_sessions) += st->late.n;
+    return sh_recqueue_emit(&st->late, st->host, st->ctx, TB_PORT_LATE);
 }
 
 /* The input watermark advanced: fire complete windows, then forward it. */
@@ -145,8 +103,8 @@ static void tb_destroy(void *state)
     sh_intern_free(&st->names);
     free(st->name_stamp);
     tb_output_free(&st->out);
-    free(st->fields);
-    free(st->late);
+    sh_field_cache_free(&st->fields);
+    sh_recqueue_free(&st->late);
     free(st->sorted);
     free(st);
 }

@@ -96,10 +96,10 @@ int tb_window_add(tb_state *st, int64_t start, const sh_record *r,
     if (!w)
         return -1;
     w->sessions++;
-    const sh_value *c = &r->values[f->checkout];
+    const sh_value *c = &r->values[f->pos[TB_IN_CHECKOUT]];
     if (c->type == SH_INT && c->u.i != 0)
         w->with_checkout++;
-    const sh_value *d = &r->values[f->depts];
+    const sh_value *d = &r->values[f->pos[TB_IN_DEPTS]];
     uint64_t seq = ++st->session_seq;
     for (uint32_t k = 0; d->type == SH_STRLIST && k < d->u.l.n; k++) {
         uint32_t id = sh_intern_id(&st->names, d->u.l.items[k].ptr, d->u.l.items[k].len);
