@@ -46,7 +46,7 @@ check "live line: nothing was closed yet" sh -c "! grep -q '_index' '$T/wall.jso
 
 # --- make run SIMULATED=1 -----------------------------------------------------
 start=$(date +%s)
-METRICS_PORT=0 OUTPUT="$T/sim.jsonl" "$SH" run conf/quickstart-simulated.ini 2> "$T/sim.log" &
+METRICS_PORT=0 DASHBOARD_PORT=0 OUTPUT="$T/sim.jsonl" "$SH" run conf/quickstart-simulated.ini 2> "$T/sim.log" &
 pid=$!
 for _ in $(seq 60); do # until a document (at most 30 s)
   grep -q '_index' "$T/sim.jsonl" 2>/dev/null && break
