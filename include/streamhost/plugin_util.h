@@ -13,7 +13,13 @@
  *                   for type, with one error line naming the config key;
  *   sh_recqueue     records held back during one process() call (e.g. late
  *                   ones) and emitted together on an output port before it
- *                   returns.
+ *                   returns;
+ *   sh_cfg_name     a config string that must not be empty (a field or an
+ *                   index name), with the one-line error when it is;
+ *   sh_cfg_at_least a numeric config value with a lower bound, likewise;
+ *   SH_VALIDATE_WITH a validate() callback from the function that reads and
+ *                   checks the config for init() too (one place for the
+ *                   rules), and sh_state_new, init()'s zeroed state.
  *
  * None of them is thread-safe; plugins call them from their callbacks, which
  * the host runs one at a time.
@@ -259,6 +265,57 @@ static inline void sh_recqueue_free(sh_recqueue *q)
 {
     free(q->recs);
     memset(q, 0, sizeof *q);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Config values                                                             */
+/* ------------------------------------------------------------------------ */
+
+/** The value of string key `key`, which must not be empty (a field name, an
+ *  index name).  NULL after logging "FILE:LINE: KEY is empty; give a name
+ *  (or drop the line for the default)". */
+static inline const char *sh_cfg_name(const sh_host *host, sh_ctx *ctx, const char *key)
+{
+    const char *v = host->cfg_str(ctx, key);
+    if (!v || !*v) {
+        host->log(ctx, SH_LOG_ERROR, "%s: %s is empty; give a name (or drop the line for the default)",
+                  host->cfg_where(ctx, key), key);
+        return NULL;
+    }
+    return v;
+}
+
+/** Nonzero when INT/DURATION/SIZE key `key` is at least `min`; else 0 after
+ *  logging "FILE:LINE: KEY must be at least MIN_TEXT (e.g. EXAMPLE)". */
+static inline int sh_cfg_at_least(const sh_host *host, sh_ctx *ctx, const char *key, int64_t min,
+                                  const char *min_text, const char *example)
+{
+    if (host->cfg_int(ctx, key) >= min)
+        return 1;
+    host->log(ctx, SH_LOG_ERROR, "%s: %s must be at least %s (e.g. %s)", host->cfg_where(ctx, key), key, min_text,
+              example);
+    return 0;
+}
+
+/** Defines `static sh_rc NAME(const sh_host *, sh_ctx *)`, a validate()
+ *  callback that runs `READ(host, ctx, &values)` on a scratch VALUES_T: the
+ *  same function init() calls, so `streamhost check` and `run` apply the
+ *  same rules. */
+#define SH_VALIDATE_WITH(NAME, VALUES_T, READ)                                \
+    static sh_rc NAME(const sh_host *host, sh_ctx *ctx)                       \
+    {                                                                         \
+        VALUES_T values_;                                                     \
+        return READ(host, ctx, &values_);                                     \
+    }
+
+/** `size` zeroed bytes for an instance's state, or NULL after logging "out
+ *  of memory" (return SH_FATAL). */
+static inline void *sh_state_new(const sh_host *host, sh_ctx *ctx, size_t size)
+{
+    void *p = calloc(1, size);
+    if (!p)
+        host->log(ctx, SH_LOG_ERROR, "out of memory");
+    return p;
 }
 
 #ifdef __cplusplus

@@ -204,18 +204,6 @@ static void ss_destroy(void *state)
     free(st);
 }
 
-/* A config string that must not be empty. */
-static const char *ss_name_cfg(const sh_host *host, sh_ctx *ctx, const char *key)
-{
-    const char *v = host->cfg_str(ctx, key);
-    if (!v || !*v) {
-        host->log(ctx, SH_LOG_ERROR, "%s: %s is empty; name a field (or drop the "
-                  "line for the default)", host->cfg_where(ctx, key), key);
-        return NULL;
-    }
-    return v;
-}
-
 /* The config values, checked: the one place for these rules, used by
  * validate() (`streamhost check`) and init().  Logs one line per bad value. */
 typedef struct ss_values {
@@ -228,35 +216,25 @@ static sh_rc ss_read_config(const sh_host *host, sh_ctx *ctx, ss_values *c)
     c->gap = host->cfg_int(ctx, "gap");
     c->out_of_orderness = host->cfg_int(ctx, "out_of_orderness");
     c->idleness = host->cfg_int(ctx, "idleness");
-    c->key_field = ss_name_cfg(host, ctx, "key");
-    c->event_type_field = ss_name_cfg(host, ctx, "event_type_field");
-    c->product_type_field = ss_name_cfg(host, ctx, "product_type_field");
-    c->index = ss_name_cfg(host, ctx, "index");
+    c->key_field = sh_cfg_name(host, ctx, "key");
+    c->event_type_field = sh_cfg_name(host, ctx, "event_type_field");
+    c->product_type_field = sh_cfg_name(host, ctx, "product_type_field");
+    c->index = sh_cfg_name(host, ctx, "index");
     int ok = c->key_field && c->event_type_field && c->product_type_field && c->index;
-    if (c->gap < 1) {
-        host->log(ctx, SH_LOG_ERROR, "%s: gap must be at least 1ms (e.g. gap = 1s)",
-                  host->cfg_where(ctx, "gap"));
-        ok = 0;
-    }
+    ok &= sh_cfg_at_least(host, ctx, "gap", 1, "1ms", "gap = 1s");
     return ok ? SH_OK : SH_FATAL;
 }
 
-static sh_rc ss_validate(const sh_host *host, sh_ctx *ctx)
-{
-    ss_values c;
-    return ss_read_config(host, ctx, &c);
-}
+SH_VALIDATE_WITH(ss_validate, ss_values, ss_read_config)
 
 static sh_rc ss_init(const sh_host *host, sh_ctx *ctx, void **state)
 {
     ss_values c;
     if (ss_read_config(host, ctx, &c) != SH_OK)
         return SH_FATAL;
-    ss_state *st = calloc(1, sizeof *st);
-    if (!st) {
-        host->log(ctx, SH_LOG_ERROR, "out of memory");
+    ss_state *st = sh_state_new(host, ctx, sizeof *st);
+    if (!st)
         return SH_FATAL;
-    }
     st->host = host;
     st->ctx = ctx;
     st->gap = c.gap;

@@ -109,17 +109,6 @@ static void tb_destroy(void *state)
     free(st);
 }
 
-static const char *tb_name_cfg(const sh_host *host, sh_ctx *ctx, const char *key)
-{
-    const char *v = host->cfg_str(ctx, key);
-    if (!v || !*v) {
-        host->log(ctx, SH_LOG_ERROR, "%s: %s is empty; give a name (or drop the "
-                  "line for the default)", host->cfg_where(ctx, key), key);
-        return NULL;
-    }
-    return v;
-}
-
 /* The config values, checked: the one place for these rules, used by
  * validate() (`streamhost check`) and init().  Logs one line per bad value. */
 typedef struct tb_values {
@@ -131,10 +120,10 @@ typedef struct tb_values {
 static sh_rc tb_read_config(const sh_host *host, sh_ctx *ctx, tb_values *c)
 {
     c->size = host->cfg_int(ctx, "size");
-    c->checkout_field = tb_name_cfg(host, ctx, "checkout_field");
-    c->departments_field = tb_name_cfg(host, ctx, "departments_field");
-    c->counts_index = tb_name_cfg(host, ctx, "counts_index");
-    c->departments_index = tb_name_cfg(host, ctx, "departments_index");
+    c->checkout_field = sh_cfg_name(host, ctx, "checkout_field");
+    c->departments_field = sh_cfg_name(host, ctx, "departments_field");
+    c->counts_index = sh_cfg_name(host, ctx, "counts_index");
+    c->departments_index = sh_cfg_name(host, ctx, "departments_index");
     int ok = c->checkout_field && c->departments_field && c->counts_index && c->departments_index;
     const char *ex = host->cfg_str(ctx, "exchange");
     c->exchange = !ex || !strcmp(ex, "auto") ? TB_EX_AUTO : !strcmp(ex, "kafka") ? TB_EX_KAFKA
@@ -143,30 +132,20 @@ static sh_rc tb_read_config(const sh_host *host, sh_ctx *ctx, tb_values *c)
         host->log(ctx, SH_LOG_ERROR, "%s: exchange '%s' is not auto, kafka or local", host->cfg_where(ctx, "exchange"), ex);
         ok = 0;
     }
-    if (c->size < 1) {
-        host->log(ctx, SH_LOG_ERROR, "%s: size must be at least 1ms (e.g. size = 10s)",
-                  host->cfg_where(ctx, "size"));
-        ok = 0;
-    }
+    ok &= sh_cfg_at_least(host, ctx, "size", 1, "1ms", "size = 10s");
     return ok ? SH_OK : SH_FATAL;
 }
 
-static sh_rc tb_validate(const sh_host *host, sh_ctx *ctx)
-{
-    tb_values c;
-    return tb_read_config(host, ctx, &c);
-}
+SH_VALIDATE_WITH(tb_validate, tb_values, tb_read_config)
 
 static sh_rc tb_init(const sh_host *host, sh_ctx *ctx, void **state)
 {
     tb_values c;
     if (tb_read_config(host, ctx, &c) != SH_OK)
         return SH_FATAL;
-    tb_state *st = calloc(1, sizeof *st);
-    if (!st) {
-        host->log(ctx, SH_LOG_ERROR, "out of memory");
+    tb_state *st = sh_state_new(host, ctx, sizeof *st);
+    if (!st)
         return SH_FATAL;
-    }
     st->host = host;
     st->ctx = ctx;
     st->size = c.size;
