@@ -424,6 +424,91 @@ static reply get(const char *host, int port, const char *path, const char *if_no
     return r;
 }
 
+/* Random records: schemas that mix the dashboard's field names with random
+ * types, values of any type (or not the declared one), extreme times,
+ * random names.  Nothing may crash, the bounds hold, windows stay sorted,
+ * and the JSON stays valid. */
+static void random_records_never_break_it(void **st)
+{
+    (void)st;
+    static const char *const names[] = {"userSessionCount", "userSessionCountWithOrderCheckout",
+                                        "percentSessionswithBuy", "windowBeginTime", "windowEndTime",
+                                        "departmentName", "departmentCount", "orderCheckoutEventCount", "x"};
+    static const char *const depts[] = {"laptops", "cameras", "AirPods", "cd players"};
+    uint64_t seed = th_seed("dashboard random records");
+    testhost *th = th_new(plugin(), (const char *const[]){"port=0", "windows=8", "departments.max=5", NULL});
+    assert_non_null(th);
+    assert_int_equal(th_init(th), SH_OK);
+    dashboard_sink *ds = th_state(th);
+    enum { NSCHEMAS = 40 };
+    sh_field fields[NSCHEMAS][6];
+    sh_schema schemas[NSCHEMAS];
+    for (int i = 0; i < NSCHEMAS; i++) {
+        uint32_t n = 1 + (uint32_t)th_below(&seed, 6);
+        for (uint32_t f = 0; f < n; f++) {
+            fields[i][f].name = names[th_below(&seed, 9)];
+            /* mostly the type the dashboard wants, sometimes another */
+            int want = strcmp(fields[i][f].name, "departmentName") == 0 ? SH_STRING : SH_INT;
+            fields[i][f].type = th_below(&seed, 4) ? (uint32_t)want : (uint32_t)th_below(&seed, 6);
+        }
+        schemas[i] = (sh_schema){"random", n, fields[i]};
+    }
+    int rounds = th_rounds(300);
+    for (int round = 0; round < rounds; round++) {
+        sh_record recs[16];
+        sh_value vals[16][6];
+        size_t n = 1 + th_below(&seed, 16);
+        for (size_t k = 0; k < n; k++) {
+            const sh_schema *sc = &schemas[th_below(&seed, NSCHEMAS)];
+            for (uint32_t f = 0; f < sc->nfields; f++) {
+                uint32_t type = th_below(&seed, 8) ? sc->fields[f].type : (uint32_t)th_below(&seed, 6);
+                sh_value *v = &vals[k][f];
+                memset(v, 0, sizeof *v);
+                v->type = type;
+                switch (type) {
+                case SH_INT:
+                    v->u.i = th_below(&seed, 3) ? (int64_t)(th_below(&seed, 20) * 10000 + th_below(&seed, 3))
+                                               : th_rand_time(&seed, 100000);
+                    break;
+                case SH_DOUBLE: v->u.d = (double)th_rand(&seed) / 3.0; break;
+                case SH_STRING:
+                    v->u.s = th_below(&seed, 2) ? (sh_str){depts[th_below(&seed, 4)], 0}
+                                                : th_rand_text(th, &seed, depts, 4);
+                    if (v->u.s.len == 0 && v->u.s.ptr)
+                        v->u.s.len = strlen(v->u.s.ptr);
+                    break;
+                case SH_BOOL: v->u.b = 1; break;
+                case SH_STRLIST: v->u.l = (sh_strlist){NULL, 0}; break;
+                default: v->type = SH_NULL; break;
+                }
+            }
+            recs[k] = (sh_record){.schema = sc, .time = 0, .values = vals[k], .slot = SH_NO_SLOT};
+        }
+        assert_int_equal(th_process(th, 0, recs, n), SH_OK);
+        pthread_mutex_lock(&ds->mu);
+        assert_true(ds->store.nw <= 8);
+        assert_true(ds->store.nnames <= 5);
+        for (uint32_t i = 1; i < ds->store.nw; i++)
+            assert_true(ds->store.w[i - 1].end < ds->store.w[i].end);
+        pthread_mutex_unlock(&ds->mu);
+        if (round % 50 == 0 || round == rounds - 1) {
+            reply r = get("127.0.0.1", ds->port, "/api/windows", NULL, NULL);
+            assert_int_equal(r.code, 200);
+            json_error_t e;
+            json_t *j = json_loads(r.body.data, 0, &e);
+            if (!j)
+                fail_msg("invalid JSON (seed above): %s", e.text);
+            json_decref(j);
+            sh_buf_free(&r.body);
+        }
+        th_scratch_reset(th);
+    }
+    /* not vacuous: some records were taken, some refused */
+    assert_true(ds->store.version > 0);
+    assert_true(th_counter(th, "records_ignored_total") > 0);
+    th_free(th);
+}
+
 static void serves_page_assets_and_data(void **st)
 {
     (void)st;
@@ -580,6 +665,7 @@ int main(void)
         cmocka_unit_test(windows_are_bounded_oldest_go_first),
         cmocka_unit_test(odd_input_is_ignored_without_harm),
         cmocka_unit_test(json_holds_every_number),
+        cmocka_unit_test(random_records_never_break_it),
         cmocka_unit_test(bad_config_values_are_refused),
         cmocka_unit_test(serves_page_assets_and_data),
         cmocka_unit_test(ipv6_loopback_works),
