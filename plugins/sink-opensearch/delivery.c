@@ -95,16 +95,6 @@ void os_dead_letter_batch(os_sink *s, os_batch *b, const char *reason)
 
 /* ---- retries ------------------------------------------------------------- */
 
-int64_t os_retry_after_hold(os_sink *s, const os_request *rq, long status)
-{
-    if ((status != 429 && status != 503) || rq->retry_after_ms < 0)
-        return 0;
-    int64_t until = s->host->mono_ms(s->ctx) + rq->retry_after_ms;
-    if (until > s->hold_until)
-        s->hold_until = until;
-    return until;
-}
-
 /* Schedules b again after backoff (and not before `earliest`, monotonic ms:
  * Retry-After), or dead-letters it when attempts run out. */
 static void retry_later(os_sink *s, os_batch *b, const char *why, int64_t earliest)
@@ -337,13 +327,23 @@ void os_dispatch(os_sink *s)
     }
 }
 
+void os_run_requests(os_sink *s, int wait_ms)
+{
+    os_http_perform(s, wait_ms);
+    os_request *rq;
+    CURLcode cc;
+    long status;
+    while ((rq = os_http_finished(s, &cc, &status)))
+        os_delivery_complete(s, rq, cc, status);
+}
+
 void os_pump(os_sink *s)
 {
-    os_http_run(s, 0);
+    os_run_requests(s, 0);
     size_t before = s->in_flight;
     os_dispatch(s);
     if (s->in_flight > before)
-        os_http_run(s, 0);
+        os_run_requests(s, 0);
     *s->m.buffered_docs = (int64_t)s->live_docs;
     *s->m.buffered_bytes = (int64_t)s->live_bytes;
 }

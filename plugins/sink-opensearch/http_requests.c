@@ -4,7 +4,8 @@
  * A fixed set of request slots (max_in_flight easy handles) is reused for
  * every request, so connections stay alive in the multi handle's cache and
  * nothing is allocated per request except curl's header list.  The host
- * thread calls os_http_run() from process(), tick(), busy() and flush();
+ * thread calls os_http_perform() (through delivery.c) from process(), tick(),
+ * busy() and flush(), and hands each finished request back to its caller;
  * curl_multi_perform() only moves bytes that are ready, so no callback ever
  * waits on the network, except flush(final) which may wait a bounded time. */
 #include "opensearch_sink.h"
@@ -281,23 +282,27 @@ int os_http_start_template(os_sink *s, int idx)
     return 0;
 }
 
-void os_http_run(os_sink *s, int wait_ms)
+void os_http_perform(os_sink *s, int wait_ms)
 {
     int running = 0;
     if (wait_ms > 0)
         curl_multi_poll(s->multi, NULL, 0, wait_ms, NULL);
     curl_multi_perform(s->multi, &running);
+}
+
+os_request *os_http_finished(os_sink *s, CURLcode *cc, long *status)
+{
     CURLMsg *msg;
     int left;
     while ((msg = curl_multi_info_read(s->multi, &left))) {
         if (msg->msg != CURLMSG_DONE)
             continue;
         CURL *e = msg->easy_handle;
-        CURLcode cc = msg->data.result;
         os_request *rq = NULL;
-        long status = 0;
+        *cc = msg->data.result;
+        *status = 0;
         curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&rq);
-        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
         curl_multi_remove_handle(s->multi, e);
         rq->busy = 0;
         s->in_flight--;
@@ -305,6 +310,7 @@ void os_http_run(os_sink *s, int wait_ms)
         int64_t took = s->host->mono_ms(s->ctx) - rq->started_ms;
         if (s->m.request_seconds)
             s->host->observe(s->ctx, s->m.request_seconds, (double)(took > 0 ? took : 0) / 1000.0);
-        os_delivery_complete(s, rq, cc, status);
+        return rq;
     }
+    return NULL;
 }

@@ -331,10 +331,13 @@ void os_http_free(os_sink *s);
 /* Starts a bulk request for b on a free slot; 0, or -1 (b untouched). */
 int os_http_start_bulk(os_sink *s, os_batch *b);
 int os_http_start_template(os_sink *s, int idx);
-/* Runs curl without blocking and hands every finished request to
- * os_delivery_complete.  wait_ms > 0 first waits up to that long for socket
- * activity (only flush(final) does). */
-void os_http_run(os_sink *s, int wait_ms);
+/* Runs curl without blocking; wait_ms > 0 first waits up to that long for
+ * socket activity (only flush(final) does). */
+void os_http_perform(os_sink *s, int wait_ms);
+/* The next request that finished (its slot is free again, *cc and *status
+ * say how it ended), or NULL.  The caller decides what the answer means
+ * (os_run_requests in delivery.c), so this file knows nothing of it. */
+os_request *os_http_finished(os_sink *s, CURLcode *cc, long *status);
 
 /* batch_queue.c: reusable batches, byte accounting, the send queue. */
 os_batch *os_batch_get(os_sink *s);
@@ -354,16 +357,20 @@ void os_note_success(os_sink *s);
 void os_template_complete(os_sink *s, os_request *rq, CURLcode cc, long status);
 int os_templates_settled(const os_sink *s);
 
-/* delivery.c: results, retries, dead letters, dispatch. */
-/* For a 429 or 503 answer with Retry-After: holds every request to the
- * cluster until then and returns that moment (monotonic ms); else 0. */
+/* retry_backoff.c, for a 429 or 503 answer with Retry-After: holds every
+ * request to the cluster until then and returns that moment (monotonic ms);
+ * else 0. */
 int64_t os_retry_after_hold(os_sink *s, const os_request *rq, long status);
+
+/* delivery.c: results, retries, dead letters, dispatch. */
 /* Starts whatever may start now: templates first, then due batches. */
 void os_dispatch(os_sink *s);
 /* One full step: run curl, dispatch, run curl again. */
 void os_pump(os_sink *s);
 /* A request finished: classify, resolve documents, schedule retries. */
 void os_delivery_complete(os_sink *s, os_request *rq, CURLcode cc, long status);
+/* os_http_perform, then os_delivery_complete for every finished request. */
+void os_run_requests(os_sink *s, int wait_ms);
 /* Documents of b given up on (retry.max_attempts) or rejected as a whole:
  * every document goes to the dead-letter output with `reason`. */
 void os_dead_letter_batch(os_sink *s, os_batch *b, const char *reason);

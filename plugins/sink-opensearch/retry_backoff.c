@@ -75,3 +75,13 @@ int64_t os_retry_after_ms(const char *v, size_t len, int64_t now_ms)
     int64_t ms = (int64_t)t * 1000 - now_ms;
     return ms < 0 ? 0 : ms > OS_RETRY_AFTER_MAX_MS ? OS_RETRY_AFTER_MAX_MS : ms;
 }
+
+int64_t os_retry_after_hold(os_sink *s, const os_request *rq, long status)
+{
+    if ((status != 429 && status != 503) || rq->retry_after_ms < 0)
+        return 0;
+    int64_t until = s->host->mono_ms(s->ctx) + rq->retry_after_ms;
+    if (until > s->hold_until)
+        s->hold_until = until;
+    return until;
+}

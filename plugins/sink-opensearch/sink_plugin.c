@@ -192,7 +192,7 @@ static sh_rc sink_flush(void *state, int final)
                 int64_t due = next_due(s, now) - now;
                 wait = due < wait ? due : wait;
             }
-            os_http_run(s, wait > 0 ? (int)wait : 1);
+            os_run_requests(s, wait > 0 ? (int)wait : 1);
             os_pump(s);
             now = s->host->mono_ms(s->ctx);
         }
