@@ -191,7 +191,7 @@ so_wait() {
 consumed() {
   local n
   n=$(curl -s -m 1 "http://127.0.0.1:${PORTS[$1]}/metrics" 2>/dev/null |
-    awk '/^streamhost_messages_total\{component="clicks"/ { print $NF; exit }')
+    awk '/^streamhost_messages_consumed_total\{component="clicks"/ { print $NF; exit }')
   echo "${n:-0}"
 }
 # mid_run NAME LINES SECONDS: until NAME, still running, has written LINES
