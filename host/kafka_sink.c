@@ -110,7 +110,7 @@ static void kk_subject(const sh_host *h, sh_ctx *ctx, char *out, size_t n)
  * registered under the subject (auto.register) or looked up.  0, or -1 with
  * the log line written; *not_registered when the registry said it is not
  * there. */
-static int kk_schema_id(const sh_host *h, sh_ctx *ctx, registry *reg, int32_t *id, int *not_registered)
+static int kk_schema_id(const sh_host *h, sh_ctx *ctx, registry *reg, int32_t *id, int *not_registered, int say)
 {
     char subject[1024], err[1024];
     kk_subject(h, ctx, subject, sizeof subject);
@@ -126,8 +126,9 @@ static int kk_schema_id(const sh_host *h, sh_ctx *ctx, registry *reg, int32_t *i
                        : registry_lookup(reg, subject, text, id, err, sizeof err);
     free(text);
     if (rc == REG_OK) {
-        h->log(ctx, SH_LOG_INFO, "schema %s is %s under subject '%s' as schema id %d", sf,
-               reg_it ? "registered" : "found", subject, (int)*id);
+        if (say)
+            h->log(ctx, SH_LOG_INFO, "schema %s is %s under subject '%s' as schema id %d", sf,
+                   reg_it ? "registered" : "found", subject, (int)*id);
         return 0;
     }
     *not_registered = rc == REG_NOT_FOUND;
@@ -157,7 +158,7 @@ static sh_rc kk_validate(const sh_host *h, sh_ctx *ctx)
     }
     int32_t id;
     int missing;
-    int rc = kk_schema_id(h, ctx, reg, &id, &missing);
+    int rc = kk_schema_id(h, ctx, reg, &id, &missing, 0);
     registry_free(reg);
     return rc == 0 || !missing ? SH_OK : SH_FATAL; /* unreachable: init says so (exit 1) */
 }
@@ -200,7 +201,7 @@ static sh_rc kk_init(const sh_host *h, sh_ctx *ctx, void **state)
                h->cfg_where(ctx, "schema.registry.url"));
     if (reg && s->framing == FRAMING_CONFLUENT) {
         int missing;
-        int rc = kk_schema_id(h, ctx, reg, &s->schema_id, &missing);
+        int rc = kk_schema_id(h, ctx, reg, &s->schema_id, &missing, 1);
         registry_free(reg);
         if (rc != 0)
             return SH_FATAL;
