@@ -380,7 +380,8 @@ static int is_component(const cfg_section *s)
     return s->kind == SEC_SOURCE || s->kind == SEC_TRANSFORM || s->kind == SEC_SINK;
 }
 
-/* Rebuilds the index after sections moved (a merge). */
+/* Rebuilds the index of titles and names (a merge moves and frees sections
+ * and keys; the keys' entries serve only the parse of one file). */
 static void reindex(sh_config *c)
 {
     free(c->index->tab);
@@ -392,8 +393,6 @@ static void reindex(sh_config *c)
         index_add(c->index, TAG_TITLE, s->title, (int)i);
         if (s->name && s->kind != SEC_UNKNOWN)
             index_add(c->index, TAG_NAME, s->name, (int)i);
-        for (size_t k = 0; k < s->nkv; k++)
-            index_add(c->index, (uint32_t)i, s->kvs[k].key, s->kvs[k].line);
     }
 }
 
@@ -728,6 +727,7 @@ static void push_note(sh_config *c, const char *fmt, ...)
 static void merge(sh_config *b, sh_config *o)
 {
     int off = b->starts[b->nfiles];
+    reindex(b); /* drops the entries of keys, which the merge frees */
     /* its files and positions */
     char **files = realloc(b->files, (b->nfiles + o->nfiles) * sizeof(char *));
     int *starts = files ? realloc(b->starts, (b->nfiles + o->nfiles + 1) * sizeof(int)) : NULL;
@@ -1140,11 +1140,12 @@ cfg_kv *config_failed(cfg_section *s, const char *key)
 
 /* Writes `v` so that the reader gives back `v`: `$` doubled (substitution
  * runs again on reading) unless `literal`, quoted when blanks at an end, a
- * leading quote or a ` ;`/` #` would otherwise change it. */
+ * leading quote, ; or #, or a ` ;`/` #` would otherwise change it. */
 static void put_value(FILE *out, const char *v, int literal)
 {
     size_t n = strlen(v);
-    int quote = n && (v[0] == ' ' || v[0] == '\t' || v[0] == '"' || v[n - 1] == ' ' || v[n - 1] == '\t');
+    int quote = n && (v[0] == ' ' || v[0] == '\t' || v[0] == '"' || v[0] == ';' || v[0] == '#' ||
+                      v[n - 1] == ' ' || v[n - 1] == '\t'); /* after "= ", a ; or # would start a comment */
     for (size_t i = 1; i < n && !quote; i++)
         quote = (v[i] == ';' || v[i] == '#') && (v[i - 1] == ' ' || v[i - 1] == '\t');
     if (quote)

@@ -1004,6 +1004,7 @@ static void test_config_print_reads_back(void **st)
     setenv("SH_T_SECRET_TOKEN", "hunter2", 1);
     setenv("SH_T_PLAIN", "visible", 1);
     setenv("SH_T_NL", "two\nlines", 1);
+    setenv("SH_T_SEMI", "; not a comment", 1);
     sh_config *cfg = load_files(BASE,
                                 "[transform.pass]\n"                         /* 1 */
                                 "name = \"  padded ;# \\\"quoted\\\" \"\n"   /* 2 */
@@ -1014,6 +1015,7 @@ static void test_config_print_reads_back(void **st)
                                 "extra.path = a;b x#1 \\n\n"                 /* 7 */
                                 "extra.nl = ${SH_T_NL}\n"                    /* 8 */
                                 "extra.empty =\n"                            /* 9 */
+                                "extra.semi = ${SH_T_SEMI}\n"                /* 10: would read as a comment */
                                 "[sink.out]\nplugin = clockgap\nout = /dev/null\n",
                                 NULL);
     assert_int_equal(cfg->nerrors, 0);
@@ -1026,7 +1028,7 @@ static void test_config_print_reads_back(void **st)
     assert_non_null(strstr(text, "extra.pw_default = lit "));
     assert_non_null(strstr(text, "; from over.ini:3\n"));
     assert_non_null(strstr(text, "[sink.out]"));
-    assert_non_null(strstr(text, "; from over.ini:10, replacing plugin = counter of base.ini:12 whole\n"));
+    assert_non_null(strstr(text, "; from over.ini:11, replacing plugin = counter of base.ini:12 whole\n"));
     assert_non_null(strstr(text, "extra.nl = ${SH_T_NL}")); /* kept as written */
     assert_null(strstr(text, "fail_after"));
 
@@ -1050,6 +1052,7 @@ static void test_config_print_reads_back(void **st)
     }
     assert_string_equal(config_get(config_component(again, "pass"), "name"), "  padded ;# \"quoted\" ");
     assert_string_equal(config_get(config_component(again, "pass"), "extra.dollars"), "a$b ${NOT_A_VAR}");
+    assert_string_equal(config_get(config_component(again, "pass"), "extra.semi"), "; not a comment");
     /* printing the re-read config prints the same settings */
     free(text);
     config_free(again);
