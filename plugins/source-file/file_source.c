@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DEAD_LETTER_HEAD 65536
@@ -31,6 +32,10 @@ const sh_config_key file_source_config_keys[] = {
     {"timestamp.max_future", SH_CFG_DURATION, "1d", 0,
      "event times further than this ahead of the wall clock go to the dead-letter output "
      "(bad_timestamp), so one bad clock cannot make every later event late; 0 = no limit"},
+    {"state.file", SH_CFG_STRING, NULL, 0,
+     "file that keeps the committed read position (line and replay fences), so that a restart, "
+     "also after a crash, resumes after what was delivered instead of reading from line 1; "
+     "delete it to read from the start; unset = every run reads the whole file"},
     {"timestamp.max_past", SH_CFG_DURATION, "0", 0,
      "event times further than this behind the wall clock go to the dead-letter output "
      "(bad_timestamp); 0 = no limit (replays of old files need none)"},
@@ -44,6 +49,7 @@ static void file_destroy(void *state)
     if (fs->own_fd)
         close(fs->fd);
     lr_free(&fs->reader);
+    file_position_free(&fs->committed);
     avsc_free(&fs->avsc);
     str_arena_free(&fs->arena);
     free(fs->recs);
@@ -89,11 +95,19 @@ int file_source_configure(const sh_host *host, sh_ctx *ctx, file_source *fs)
     fs->max_past = host->cfg_int(ctx, "timestamp.max_past");
     fs->max_future_text = host->cfg_str(ctx, "timestamp.max_future");
     fs->max_past_text = host->cfg_str(ctx, "timestamp.max_past");
+    fs->state_path = host->cfg_str(ctx, "state.file");
+    if (fs->state_path && !*fs->state_path)
+        fs->state_path = NULL;
     fs->time_field = fs->key_field = -1;
     int errors = 0;
     if (!fs->path || !*fs->path) {
         host->log(ctx, SH_LOG_ERROR, "%s: path: must name a file, or - for standard input",
                   host->cfg_where(ctx, "path"));
+        errors++;
+    }
+    if (fs->state_path && fs->path && strcmp(fs->path, "-") == 0) {
+        host->log(ctx, SH_LOG_ERROR, "%s: state.file: standard input has no position to resume from; "
+                  "read a regular file or remove state.file", host->cfg_where(ctx, "state.file"));
         errors++;
     }
     if (!stream || !*stream) {
@@ -168,6 +182,57 @@ static sh_rc file_init(const sh_host *host, sh_ctx *ctx, void **state)
     return SH_OK;
 }
 
+/* With state.file: read the committed position and start there.  A state
+ * file of another input (device and inode differ), or one past the end of
+ * the input, is refused: applying it would skip lines that were never read. */
+static sh_rc resume(file_source *fs)
+{
+    const sh_host *h = fs->host;
+    char err[600];
+    struct stat st;
+    if (fstat(fs->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        h->log(fs->ctx, SH_LOG_ERROR, "%s: state.file: '%s' is not a regular file, so it has no position to "
+               "resume from; remove state.file", h->cfg_where(fs->ctx, "state.file"), fs->path);
+        return SH_FATAL;
+    }
+    int rc = file_position_load(fs->state_path, &fs->committed, err, sizeof err);
+    if (rc < 0) {
+        h->log(fs->ctx, SH_LOG_ERROR, "%s: state.file: %s", h->cfg_where(fs->ctx, "state.file"), err);
+        return SH_FATAL;
+    }
+    if (rc == 1) { /* first run: from line 1; the first commit creates it */
+        fs->committed = (file_position){.dev = (uint64_t)st.st_dev, .ino = (uint64_t)st.st_ino, .line = 0};
+        h->log(fs->ctx, SH_LOG_INFO, "no committed position in %s yet: reading %s from line 1", fs->state_path,
+               fs->path);
+        return SH_OK;
+    }
+    if (fs->committed.dev != (uint64_t)st.st_dev || fs->committed.ino != (uint64_t)st.st_ino) {
+        h->log(fs->ctx, SH_LOG_ERROR, "%s: state.file: %s holds the position of another file than %s (device "
+               "and inode differ: replaced or rotated?); delete it to read %s from the start",
+               h->cfg_where(fs->ctx, "state.file"), fs->state_path, fs->path, fs->path);
+        return SH_FATAL;
+    }
+    int64_t off = file_position_line_start(fs->fd, fs->committed.line);
+    if (off < 0) {
+        h->log(fs->ctx, SH_LOG_ERROR, "%s: state.file: %s says to resume at line %" PRId64 ", but %s is shorter "
+               "(truncated?); delete the state file to read it from the start",
+               h->cfg_where(fs->ctx, "state.file"), fs->state_path, fs->committed.line, fs->path);
+        return SH_FATAL;
+    }
+    if (lseek(fs->fd, off, SEEK_SET) != off) {
+        h->log(fs->ctx, SH_LOG_ERROR, "%s: cannot seek to byte %" PRId64 ": %s", fs->path, off, strerror(errno));
+        return SH_FATAL;
+    }
+    lr_start_at(&fs->reader, (uint64_t)off, (uint64_t)(fs->committed.line - 1));
+    /* the replay fences committed with the position: what the transforms
+     * downstream delivered before, and must not emit again when rebuilt */
+    if (SH_HOST_HAS(h, slot_assigned))
+        h->slot_assigned(fs->ctx, fs->slot, fs->committed.meta, strlen(fs->committed.meta));
+    h->log(fs->ctx, SH_LOG_INFO, "resuming %s at line %" PRId64 " (byte %" PRId64 "), committed in %s", fs->path,
+           fs->committed.line, off, fs->state_path);
+    return SH_OK;
+}
+
 static sh_rc file_start(void *state)
 {
     file_source *fs = state;
@@ -182,7 +247,7 @@ static sh_rc file_start(void *state)
     }
     lr_init(&fs->reader, fs->fd, fs->max_line);
     fs->slot = fs->host->slot(fs->ctx, fs->path, 0);
-    return SH_OK;
+    return fs->state_path ? resume(fs) : SH_OK;
 }
 
 static int reserve_batch(file_source *fs, size_t max)
@@ -369,6 +434,47 @@ static sh_rc file_poll(void *state, size_t max, int timeout_ms)
     return SH_OK;
 }
 
+/* Delivery protocol (plugin.h): the next line to read is the position. */
+static void file_positions(void *state, int64_t *pos, size_t nslots)
+{
+    file_source *fs = state;
+    int64_t next = (int64_t)fs->reader.line_no + 1;
+    if (fs->state_path && fs->slot >= 0 && (size_t)fs->slot < nslots && next < pos[fs->slot])
+        pos[fs->slot] = next;
+}
+
+static void file_commit(void *state, const int64_t *offsets, const char *const *meta, size_t nslots)
+{
+    file_source *fs = state;
+    if (!fs->state_path || fs->slot < 0 || (size_t)fs->slot >= nslots || offsets[fs->slot] == INT64_MAX)
+        return;
+    const char *m = meta && meta[fs->slot] ? meta[fs->slot] : "";
+    if (offsets[fs->slot] == fs->committed.line && fs->committed.meta && strcmp(m, fs->committed.meta) == 0)
+        return; /* nothing new */
+    file_position next = fs->committed;
+    next.line = offsets[fs->slot];
+    next.meta = (char *)m;
+    char err[600];
+    if (file_position_save(fs->state_path, fs->path, &next, err, sizeof err) != 0) {
+        /* not a loss: a restart re-reads from the previous position */
+        if (!fs->commit_failing)
+            fs->host->log(fs->ctx, SH_LOG_WARN, "%s: position not saved (%s); a restart reads again from line "
+                          "%" PRId64, fs->host->cfg_where(fs->ctx, "state.file"), err,
+                          fs->committed.line > 0 ? fs->committed.line : 1);
+        fs->commit_failing = 1;
+        return;
+    }
+    if (fs->commit_failing)
+        fs->host->log(fs->ctx, SH_LOG_INFO, "%s: position saved again", fs->state_path);
+    fs->commit_failing = 0;
+    char *copy = strdup(m);
+    if (copy) {
+        free(fs->committed.meta);
+        fs->committed.meta = copy;
+        fs->committed.line = next.line;
+    }
+}
+
 static void file_stop(void *state)
 {
     file_source *fs = state;
@@ -391,6 +497,8 @@ static const sh_plugin file_source_plugin = {
     .stop = file_stop,
     .destroy = file_destroy,
     .validate = file_validate,
+    .positions = file_positions,
+    .commit = file_commit,
 };
 
 SH_PLUGIN_EXPORT(file_source_plugin)

@@ -3,6 +3,7 @@
 #ifndef FILE_SOURCE_H
 #define FILE_SOURCE_H
 #include "avsc_schema.h"
+#include "file_position.h"
 #include "line_reader.h"
 #include "str_arena.h"
 #include "streamhost/plugin.h"
@@ -27,6 +28,11 @@ typedef struct file_source {
     line_reader reader;
     int32_t slot;
     int done;
+
+    /* Committed position (state.file; NULL: every run reads from line 1). */
+    const char *state_path;
+    file_position committed; /* what the state file says (line 0: nothing yet) */
+    int commit_failing;      /* a save failed; logged once until one succeeds */
 
     /* Batch storage, reused by every poll. */
     sh_record *recs;

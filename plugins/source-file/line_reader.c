@@ -19,6 +19,12 @@ void lr_init(line_reader *r, int fd, size_t max_line)
     r->wait_for_data = fstat(fd, &st) != 0 || !S_ISREG(st.st_mode);
 }
 
+void lr_start_at(line_reader *r, uint64_t off, uint64_t line_no)
+{
+    r->base = off;
+    r->line_no = line_no;
+}
+
 void lr_free(line_reader *r)
 {
     free(r->buf);

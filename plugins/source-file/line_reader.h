@@ -43,4 +43,7 @@ void lr_init(line_reader *r, int fd, size_t max_line);
  * LR_ERROR: read failed, errno says why. */
 int lr_next(line_reader *r, lr_line *out, int *wait_ms);
 void lr_free(line_reader *r);
+/* Before the first lr_next: the caller has positioned fd at byte `off`,
+ * where line `line_no + 1` starts (a resumed read). */
+void lr_start_at(line_reader *r, uint64_t off, uint64_t line_no);
 #endif
