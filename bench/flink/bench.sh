@@ -176,8 +176,6 @@ flink_rows() {
         row "Reference job on Flink (Kafka path and file replay)" "not measured" "-" "-" "the events file could not be written (see $RUN/flink-clicks.err)"
         return 1
     fi
-    printf '%s\n' "java $FLINK_JAVA_OPTS -cp '$FLINK_DIR/target/flink-reference-job-1.jar:$FLINK_DIR/target/lib/*' streamhost.bench.flink.ReferenceJob --source kafka --bootstrap $BOOT --topic $CLICKS --group <fresh> --event-time field --parallelism $FLINK_PARALLELISM --output ..." \
-        "java $FLINK_JAVA_OPTS -cp '...' streamhost.bench.flink.ReferenceJob --source file --input $FLINK_CLICKS --event-time field --parallelism $FLINK_PARALLELISM --output ..." >>"$RUN/commands"
     for k in $(seq 1 "$REPS"); do
         flink_load+=("$(cut -d' ' -f1 /proc/loadavg)")
         if [ $((k % 2)) = 1 ]; then
