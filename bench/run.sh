@@ -443,6 +443,35 @@ if ge "$PROC" 3000000; then v=PASS; else v="MISS: < 3M/s per core (see Analysis)
 row "Processing alone: session + filter + tumble over in-memory records (1 thread)" "$(fmt0 "$PROC") events/s per core" \
     "target >= 3,000,000" "$v" "$(kv "$RUN/process.out" sessions) sessions, $(kv "$RUN/process.out" docs) documents; wall rate $(fmt0 "$(kv "$RUN/process.out" events_per_s)")/s"
 
+# --- Avro decoding through writer -> reader plans (schema registry) -----------------
+# bench/avro_decode: the source's decoding alone, in memory, the ways taking
+# turns, best of 9 passes.  The baseline is the same program built against
+# the codec of commit ff178fd (the last one before plans), when git has it.
+say "Avro decoding: with writer -> reader plans vs before them"
+AD_FLAGS=("${CFLAGS[@]}" -Iinclude)
+read -r -a AD_PKG <<<"$(pkg-config --cflags --libs avro-c jansson zlib)"
+cc "${AD_FLAGS[@]}" -Ihost -o "$BIN/avro_decode" bench/avro_decode.c host/avro_codec.c "${AD_PKG[@]}"
+AD_BEFORE=""
+if mkdir -p "$BIN/avro-before" && git show ff178fd:host/avro_codec.c >"$BIN/avro-before/avro_codec.c" 2>/dev/null &&
+    git show ff178fd:host/avro_codec.h >"$BIN/avro-before/avro_codec.h" 2>/dev/null &&
+    cc "${AD_FLAGS[@]}" -I"$BIN/avro-before" -Ihost -DBEFORE -o "$BIN/avro_decode_before" bench/avro_decode.c \
+        "$BIN/avro-before/avro_codec.c" "${AD_PKG[@]}"; then
+    timed avro_before "$BIN/avro_decode_before" 1000000 9
+    AD_BEFORE="$(kv "$RUN/avro_before.out" self_rate)"
+fi
+timed avro_plans "$BIN/avro_decode" 1000000 9
+AD_WORST="$(kv "$RUN/avro_plans.out" plan_v1_rate)"
+for k in plan_v2 plan_drop; do
+    r="$(kv "$RUN/avro_plans.out" ${k}_rate)"
+    if ! ge "$r" "$AD_WORST"; then AD_WORST="$r"; fi
+done
+AD_REF="${AD_BEFORE:-$(kv "$RUN/avro_plans.out" self_rate)}"
+AD_PCT="$(awk -v a="$AD_WORST" -v b="$AD_REF" 'BEGIN { printf "%.0f", 100 * a / b }')"
+if ge "$AD_PCT" 90; then v=PASS; else v="MISS: < 90%"; fi
+row "Avro decode with a writer -> reader plan (registry framing), slowest of v1 / v2 (+1 field skipped) / v1 - 1 field (default)" \
+    "$(fmt0 "$AD_WORST") msg/s" "$AD_PCT% of the decoder $([ -n "$AD_BEFORE" ] && echo "before plans (ff178fd)" || echo "without a plan"); target >= 90%" "$v" \
+    "1 thread, in memory, best of 9; before plans $(fmt0 "${AD_BEFORE:-0}")/s; without a plan now $(fmt0 "$(kv "$RUN/avro_plans.out" self_rate)")/s; v1 $(fmt0 "$(kv "$RUN/avro_plans.out" plan_v1_rate)")/s, v2 $(fmt0 "$(kv "$RUN/avro_plans.out" plan_v2_rate)")/s, default-filled $(fmt0 "$(kv "$RUN/avro_plans.out" plan_drop_rate)")/s"
+
 say "state: $SESSIONS open sessions"
 timed state "$BIN/process_bench" state "$BUILD/plugins" "$BIN/plugins" "$SESSIONS" "$SEED" "$START_TIME" || true
 OPEN="$(kv "$RUN/state.out" open_sessions)"

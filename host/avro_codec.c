@@ -59,12 +59,17 @@ struct avro_codec {
 };
 
 /* Writer kinds of a plan step. */
-enum wkind { W_NULL, W_BOOL, W_INT, W_LONG, W_FLOAT, W_DOUBLE, W_STRING, W_BYTES, W_ENUM, W_UNION, W_SKIP, W_BAD };
+enum wkind {
+    W_NULL, W_BOOL, W_INT, W_LONG, W_FLOAT, W_DOUBLE, W_STRING, W_BYTES, W_ENUM, W_UNION, W_BAD,
+    /* a writer field the reader lacks: W_SKIP walks any type; the others
+     * skip one primitive without the walk (most added fields are those) */
+    W_SKIP, W_SKIPNULL, W_SKIPVAR, W_SKIPLEN, W_SKIPFIX, W_SKIPBOOL
+};
 
 struct op {
     uint8_t wk;        /* writer's type */
     uint8_t rk;        /* reader's kind (enum fkind) */
-    int32_t pos;       /* reader field position */
+    int32_t pos;       /* reader field position (W_SKIP: 0, unused) */
     const char *name;  /* reader field name, for messages */
     uint32_t nb;       /* W_UNION: writer branches, each resolved on its own */
     struct op *br;
@@ -579,6 +584,41 @@ static int resolve_field(const struct afield *rf, avro_schema_t w, struct op *op
     return 0;
 }
 
+/* How to skip a writer field of type w (pos 0: skips write nothing). */
+static void skip_op(avro_schema_t w, struct op *op, const char *name, int depth)
+{
+    op->pos = 0;
+    op->name = name;
+    op->ws = w;
+    switch (avro_typeof(w)) {
+    case AVRO_NULL: op->wk = W_SKIPNULL; return;
+    case AVRO_BOOLEAN: op->wk = W_SKIPBOOL; return;
+    case AVRO_INT32:
+    case AVRO_INT64:
+    case AVRO_ENUM: op->wk = W_SKIPVAR; return;
+    case AVRO_STRING:
+    case AVRO_BYTES: op->wk = W_SKIPLEN; return;
+    case AVRO_FLOAT: op->wk = W_SKIPFIX; op->nsym = 4; return;
+    case AVRO_DOUBLE: op->wk = W_SKIPFIX; op->nsym = 8; return;
+    case AVRO_FIXED:
+        op->wk = W_SKIPFIX;
+        op->nsym = (uint32_t)avro_schema_fixed_size(w);
+        return;
+    case AVRO_UNION:
+        if (depth == 0) {
+            op->wk = W_UNION;
+            op->nb = (uint32_t)avro_schema_union_size(w);
+            op->br = calloc(op->nb ? op->nb : 1, sizeof(struct op));
+            for (uint32_t b = 0; b < op->nb; b++)
+                skip_op(deref(avro_schema_union_branch(w, (int)b)), &op->br[b], name, 1);
+            return;
+        }
+        op->wk = W_SKIP; /* a union directly in a union is not valid Avro anyway */
+        return;
+    default: op->wk = W_SKIP; return;
+    }
+}
+
 static avro_plan *plan_build(avro_codec *c, avro_schema_t ws, char *err, size_t errlen)
 {
     ws = deref(ws);
@@ -608,10 +648,7 @@ static avro_plan *plan_build(avro_codec *c, avro_schema_t ws, char *err, size_t 
                     r = (int)i;
         }
         if (r < 0 || seen[r]) {
-            op->wk = W_SKIP;
-            op->pos = -1;
-            op->name = wn;
-            op->ws = deref(wt);
+            skip_op(deref(wt), op, wn, 0);
             continue;
         }
         seen[r] = 1;
@@ -874,6 +911,18 @@ static int skip_value(avro_schema_t w, const unsigned char **q, const unsigned c
     }
 }
 
+/* read_varint with the one-byte case (union indexes, short lengths, small
+ * numbers) inline: most varints of a message. */
+static inline int varint(const unsigned char **p, const unsigned char *end, int64_t *out)
+{
+    if (*p < end && !(**p & 0x80)) {
+        unsigned b = *(*p)++;
+        *out = (int64_t)(b >> 1) ^ -(int64_t)(b & 1);
+        return 0;
+    }
+    return read_varint(p, end, out);
+}
+
 /* The hand-written decoder.  Why not avro_value_read: it is the hot path
  * (one call per message), and avro-c allocates a string's declared length
  * before checking that the bytes exist, so a corrupt length turns into a
@@ -886,10 +935,10 @@ int avro_plan_decode(const avro_plan *pl, const unsigned char *body, size_t blen
     const unsigned char *q = body, *end = body + blen;
     for (uint32_t i = 0; i < pl->nops; i++) {
         const struct op *op = &pl->ops[i];
-        sh_value *out = &values[op->pos < 0 ? 0 : op->pos];
+        sh_value *out = &values[op->pos];
         if (op->wk == W_UNION) {
             int64_t br;
-            int vr = read_varint(&q, end, &br);
+            int vr = varint(&q, end, &br);
             if (vr == VARINT_OVERFLOW)
                 FAIL("bad_avro: union index of field '%s' overflows 64 bits", op->name);
             if (vr != 0)
@@ -903,7 +952,7 @@ int avro_plan_decode(const avro_plan *pl, const unsigned char *body, size_t blen
         case W_STRING:
         case W_BYTES: {
             int64_t n;
-            int vr = read_varint(&q, end, &n);
+            int vr = varint(&q, end, &n);
             if (vr == VARINT_OVERFLOW)
                 FAIL("bad_avro: string length of field '%s' overflows 64 bits", op->name);
             if (vr != 0)
@@ -922,7 +971,7 @@ int avro_plan_decode(const avro_plan *pl, const unsigned char *body, size_t blen
         case W_LONG:
         case W_INT: {
             int64_t x;
-            int vr = read_varint(&q, end, &x);
+            int vr = varint(&q, end, &x);
             if (vr == VARINT_OVERFLOW)
                 FAIL("bad_avro: number in field '%s' overflows 64 bits", op->name);
             if (vr != 0)
@@ -967,7 +1016,7 @@ int avro_plan_decode(const avro_plan *pl, const unsigned char *body, size_t blen
             break;
         case W_ENUM: {
             int64_t x;
-            if (read_varint(&q, end, &x) != 0)
+            if (varint(&q, end, &x) != 0)
                 FAIL("bad_avro: bad enum index in field '%s'", op->name);
             if (x < 0 || x >= (int64_t)op->nsym)
                 FAIL("bad_avro: enum index %lld out of range in field '%s'", (long long)x, op->name);
@@ -981,6 +1030,30 @@ int avro_plan_decode(const avro_plan *pl, const unsigned char *body, size_t blen
         case W_SKIP:
             if (skip_value(op->ws, &q, end, 0) != 0)
                 FAIL("bad_avro: truncated or corrupt value of the writer's field '%s'", op->name);
+            break;
+        case W_SKIPNULL: break;
+        case W_SKIPVAR: {
+            int64_t x;
+            if (varint(&q, end, &x) != 0)
+                FAIL("bad_avro: truncated or corrupt value of the writer's field '%s'", op->name);
+            break;
+        }
+        case W_SKIPLEN: {
+            int64_t n;
+            if (varint(&q, end, &n) != 0 || n < 0 || n > end - q)
+                FAIL("bad_avro: truncated or corrupt value of the writer's field '%s'", op->name);
+            q += n;
+            break;
+        }
+        case W_SKIPFIX:
+            if ((size_t)(end - q) < op->nsym)
+                FAIL("bad_avro: truncated or corrupt value of the writer's field '%s'", op->name);
+            q += op->nsym;
+            break;
+        case W_SKIPBOOL:
+            if (q >= end || *q > 1)
+                FAIL("bad_avro: truncated or corrupt value of the writer's field '%s'", op->name);
+            q++;
             break;
         case W_BAD:
         default: FAIL("incompatible_schema: field '%s': %s", op->name, op->msg ? op->msg : "unreadable value");
