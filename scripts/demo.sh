@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # make demo: the reference deployment on this machine.  Starts the local
-# Kafka and OpenSearch (unless running), then runs the click generator and
+# Kafka, OpenSearch and schema registry (unless running), then runs the click generator and
 # the analytics as two processes, as the reference did (a Java producer and a
 # Flink job), and shows the document counts of the three indices refreshing
-# until Ctrl-C; then stops everything it started.
+# until Ctrl-C; then stops everything it started.  The generator writes
+# schema v2 (conf/ClickEvent-v2.avsc, SCHEMA_VERSION=1 for v1), registered
+# in the registry; the analytics reads it with v1 (schema evolution).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -27,18 +29,22 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-for s in kafka opensearch; do
+for s in kafka opensearch registry; do
   if ! scripts/$s.sh status >/dev/null 2>&1; then
     scripts/$s.sh start
     started+=("$s")
   fi
 done
 
+export SCHEMA_REGISTRY_URL=${SCHEMA_REGISTRY_URL:-$(scripts/registry.sh url)}
+export SCHEMA_VERSION=${SCHEMA_VERSION:-2}
+[ "$SCHEMA_VERSION" = 2 ] && export SCHEMA_FILE=${SCHEMA_FILE:-conf/ClickEvent-v2.avsc}
 RATE=$RATE USERS=${USERS:-1000} "$SH" run conf/produce.ini >"$LOGDIR/producer.log" 2>&1 &
 pids+=($!)
 GROUP="demo-$(date +%s)" "$SH" run conf/clickstream.ini >"$LOGDIR/analytics.log" 2>&1 &
 pids+=($!)
-echo "generator (pid ${pids[0]}, $RATE events/s) -> Kafka topic clickstream -> analytics (pid ${pids[1]}) -> OpenSearch"
+echo "generator (pid ${pids[0]}, $RATE events/s, schema v$SCHEMA_VERSION) -> Kafka topic clickstream -> analytics (pid ${pids[1]}) -> OpenSearch"
+echo "schema registry: $SCHEMA_REGISTRY_URL (subjects: curl $SCHEMA_REGISTRY_URL/subjects)"
 echo "metrics: http://127.0.0.1:$METRICS_PORT/metrics   dashboards: import conf/dashboards.ndjson (see plugins/sink-opensearch/README.md)"
 echo "first documents appear ~21 s after the first events (1 s session gap + 20 s out-of-orderness). Ctrl-C stops."
 count() { # documents in index $1 (0 until the index exists)
