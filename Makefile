@@ -48,9 +48,28 @@ endif
 endif
 endif
 
+# librdkafka: RDKAFKA=wheel links the librdkafka 2.16 that the confluent-kafka
+# wheel on PyPI ships (scripts/librdkafka.sh fetches it into .cache/; the host
+# finds it by rpath, `make install` puts it into $(PREFIX)/lib/streamhost/);
+# RDKAFKA=system links Debian's 2.0.2, whose SCRAM a current Kafka rejects.
+# Both compile against Debian's headers (the C ABI is stable).  docs/security.md.
+RDKAFKA   ?= system
+RDKAFKA_SO :=
+
 ifneq ($(DEPS_GOALS),) # (clean, help...: no flags, so no pkg-config noise on a fresh machine)
 HOST_CFLAGS := $(shell $(PKG) --cflags $(HOST_PKGS))
+ifeq ($(RDKAFKA),wheel)
+RDKAFKA_SO  := $(shell scripts/librdkafka.sh path)
+ifeq ($(RDKAFKA_SO),)
+$(error RDKAFKA=wheel: no librdkafka from the confluent-kafka wheel (see above); RDKAFKA=system links Debian's)
+endif
+HOST_LIBS   := $(shell $(PKG) --libs $(filter-out rdkafka,$(HOST_PKGS))) $(RDKAFKA_SO) \
+  -Wl,-rpath,'$$ORIGIN/../lib/streamhost' -Wl,-rpath,$(dir $(RDKAFKA_SO)) -ldl -lpthread -lm
+else ifeq ($(RDKAFKA),system)
 HOST_LIBS   := $(shell $(PKG) --libs $(HOST_PKGS)) -ldl -lpthread -lm
+else
+$(error RDKAFKA=$(RDKAFKA): use wheel (librdkafka 2.16 from PyPI) or system (Debian's))
+endif
 PLUG_CFLAGS := $(shell $(PKG) --cflags $(PLUG_PKGS))
 PLUG_LIBS   := $(shell $(PKG) --libs $(PLUG_PKGS)) -lm
 endif
@@ -79,10 +98,15 @@ $(BUILD)/obj/%.o: %.c include/streamhost/plugin.h $(wildcard host/*.h)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) $(HOST_CFLAGS) -c -o $@ $<
 
-$(BUILD)/streamhost: $(HOST_OBJS)
+# Whatever links librdkafka is linked again when RDKAFKA changes.
+RDK_STAMP := $(BUILD)/obj/rdkafka.$(RDKAFKA)
+$(RDK_STAMP):
+	@mkdir -p $(dir $@) && rm -f $(BUILD)/obj/rdkafka.* && touch $@
+
+$(BUILD)/streamhost: $(HOST_OBJS) $(RDK_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -rdynamic -o $@ $^ $(HOST_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -rdynamic -o $@ $(HOST_OBJS) $(HOST_LIBS)
 
 define PLUGIN_RULE
 $(BUILD)/plugins/$(1).so: $(wildcard plugins/$(1)/*.c) $(wildcard plugins/$(1)/*.h) include/streamhost/plugin.h
@@ -123,7 +147,7 @@ $(BUILD)/tests/plugins/%.so: tests/unit/plugins/%.c include/streamhost/plugin.h
 	@echo "  PLUGIN  $@"
 	$(Q)$(CC) $(CFLAGS) -shared -o $@ $< $(LDFLAGS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(HOST_LIB_OBJS) $(TEST_PLUGINS) tests/support/testhost.h
+$(BUILD)/tests/%: tests/unit/%.c $(HOST_LIB_OBJS) $(TEST_PLUGINS) tests/support/testhost.h $(RDK_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
 	$(Q)$(CC) $(CFLAGS) $(HOST_CFLAGS) -Ihost -Itests/support -DTEST_PLUGIN_DIR=\"$(BUILD)/tests/plugins\" -DTEST_BIN_DIR=\"$(BUILD)\" -o $@ $< $(HOST_LIB_OBJS) $(LDFLAGS) -rdynamic $(HOST_LIBS) $(CMOCKA)
@@ -134,7 +158,7 @@ unit-test: all $(HOST_TESTS) $(PLUGIN_TESTS)
 
 # Small librdkafka tools the integration tests use (exact bytes in, headers out).
 TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
-$(BUILD)/tests/tools/%: tests/tools/%.c
+$(BUILD)/tests/tools/%: tests/tools/%.c $(RDK_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  TOOL    $@"
 	$(Q)$(CC) $(CFLAGS) $(HOST_CFLAGS) -o $@ $< $(LDFLAGS) $(HOST_LIBS)
@@ -162,6 +186,7 @@ install: all
 	  $(DESTDIR)$(PREFIX)/share/streamhost
 	install -m 755 $(BUILD)/streamhost $(DESTDIR)$(PREFIX)/bin/streamhost
 	install -m 755 $(PLUGIN_SOS) $(DESTDIR)$(PREFIX)/lib/streamhost/plugins/
+	$(if $(RDKAFKA_SO),install -m 644 $(RDKAFKA_SO) $(DESTDIR)$(PREFIX)/lib/streamhost/)
 	install -m 644 include/streamhost/*.h $(DESTDIR)$(PREFIX)/include/streamhost/
 	install -m 644 conf/*.ini conf/*.avsc $(DESTDIR)$(PREFIX)/share/streamhost/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' streamhost.pc.in \

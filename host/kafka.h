@@ -6,9 +6,18 @@
 #define SH_KAFKA_H
 #include "pipeline.h"
 #include <librdkafka/rdkafka.h>
+#include <stdio.h>
 
-/* Keys of [kafka] that are the host's, not librdkafka's. */
+/* Keys of [kafka] that are the host's, not librdkafka's (a component's
+ * kafka.auth.timeout too). */
 #define KAFKA_EMBEDDED_PARTITIONS "embedded.partitions"
+/* How long a Kafka client may go on failing its TLS handshake or
+ * authentication for a cause that may pass, before the run ends (default
+ * 30 s); definite refusals end it at once (docs/security.md). */
+#define KAFKA_AUTH_TIMEOUT "auth.timeout"
+/* The oldest librdkafka whose SCRAM a current Kafka accepts (librdkafka
+ * issue 4895: 2.0.2 sends its client nonce twice). */
+#define KAFKA_SCRAM_MIN_VERSION 0x020601ffu
 
 /* New client config: [kafka] keys, then `in`'s "kafka."-prefixed keys (in may
  * be NULL).  Resolves "embedded".  NULL with a "FILE:LINE: ..." message. */
@@ -29,6 +38,19 @@ int kafka_create_embedded_topic(pipeline *pl, const char *topic, int partitions)
 void kafka_validate(pipeline *pl);
 /* Tears down the embedded cluster. */
 void kafka_shutdown(void);
+/* `streamhost --version`: "librdkafka VERSION (FEATURES)". */
+void kafka_print_version(FILE *f);
+/* A security failure of a Kafka client (TLS, SASL, ACLs): when `err` is one
+ * (errstr: librdkafka's text), logs ONE line naming `who` (a component name,
+ * or NULL: the client's own name) and the cause, marks /health/ready not
+ * ready and, for a definite refusal (or once kafka.auth.timeout has passed
+ * since the first), fails the run (the pipeline stops with exit 1, nothing
+ * committed past it).  Returns 1 when `err` was such a failure (the caller
+ * logs nothing more), else 0.  Thread-safe. */
+int kafka_security_error(const char *who, rd_kafka_t *rk, rd_kafka_resp_err_t err, const char *errstr);
+/* The run failed for a security cause: its text (for error messages of
+ * callers that saw a consequence, such as a metadata timeout), else NULL. */
+const char *kafka_security_cause(void);
 /* Logs librdkafka's own log lines through the host logger. */
 void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
 #endif

@@ -778,7 +778,7 @@ static sh_rc ks_poll(void *st, size_t max, int timeout_ms)
             if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                 if (p && !p->held && s->bounded && p->end >= 0 && m->offset >= p->end)
                     p->reached = 1;
-            } else {
+            } else if (!kafka_security_error(NULL, s->rk, m->err, rd_kafka_message_errstr(m))) { /* ACLs, TLS, SASL */
                 s->h->log(s->ctx, SH_LOG_WARN, "%s", rd_kafka_message_errstr(m));
             }
             continue;

@@ -2,6 +2,7 @@
 #include "cfgvalue.h"
 #include "config.h"
 #include "exchange.h"
+#include "kafka.h"
 #include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
@@ -271,6 +272,7 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         if (!strcmp(a, "--version")) {
             printf("streamhost %s (plugin ABI %u)\n", SH_VERSION, SH_ABI_VERSION);
+            kafka_print_version(stdout); /* librdkafka in use (docs/security.md) */
             return 0;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);

@@ -11,7 +11,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 PKGS=(
-  build-essential pkg-config git ca-certificates curl unzip util-linux python3 python3-venv procps
+  build-essential pkg-config git ca-certificates curl unzip util-linux python3 python3-venv python3-pip procps
   librdkafka-dev libavro-dev libcurl4-openssl-dev libcmocka-dev
   libjansson-dev libmicrohttpd-dev zlib1g-dev libssl-dev
   clang libclang-rt-14-dev valgrind    # fuzzing (clang + its libFuzzer/ASan runtime) and leak checks

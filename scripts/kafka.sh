@@ -24,6 +24,25 @@
 #   KAFKA_START_TIMEOUT    seconds to wait for a healthy broker (default 120)
 #   KAFKA_JAVA_HOME        JDK to use (else JAVA_HOME, java on PATH, /usr/lib/jvm); Java 17+
 #   STREAMHOST_CACHE       cache root (default <repo>/.cache)
+#
+# Secured mode (docs/security.md): KAFKA_SECURITY=scram-tls runs a second,
+# separate broker (port KAFKA_SECURE_PORT, default 9094, controller +1, own
+# run dir) beside the plain one:
+# a SASL_SSL listener (TLS from a CA made at start with openssl, broker
+# certificate for localhost and 127.0.0.1), SCRAM-SHA-512 users created when
+# the storage is formatted (admin = super user, analytics, generator; random
+# passwords in <run dir>/credentials, mode 600), the standard authorizer and
+# these ACLs, nothing else:
+#   generator  Write on topic KAFKA_SECURE_TOPIC
+#   analytics  Read on topic KAFKA_SECURE_TOPIC and on groups prefixed
+#              KAFKA_SECURE_GROUP; Write on topic KAFKA_SECURE_DLQ; Read, Write,
+#              Create on topics prefixed "KAFKA_SECURE_GROUP." (the internal
+#              exchange topics <group>.<transform>.partials)
+#   KAFKA_SECURE_TOPIC (default clickstream), KAFKA_SECURE_GROUP (default
+#   streamhost-clickstream), KAFKA_SECURE_DLQ (default <group>.dead-letters)
+# `KAFKA_SECURITY=scram-tls scripts/kafka.sh info` prints the CA file, the
+# credentials file and a second CA (other-ca.pem, signed nothing) for tests.
+# The tool commands (topics, topic-create, produce, consume) run as admin.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -42,9 +61,24 @@ KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}"
 # A fixed cluster id (base64url of "streamhost-dev-1"): the data dir is ours alone.
 KAFKA_CLUSTER_ID="c3RyZWFtaG9zdC1kZXYtMQ"
 
+KAFKA_SECURITY="${KAFKA_SECURITY:-plain}"
+case "$KAFKA_SECURITY" in
+plain) ;;
+scram-tls)
+    KAFKA_PORT="${KAFKA_SECURE_PORT:-9094}" # not KAFKA_PORT: that one names the plain broker
+    KAFKA_CONTROLLER_PORT="${KAFKA_SECURE_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
+    KAFKA_CLUSTER_ID="c3RyZWFtaG9zdC1zZWMtMQ" # "streamhost-sec-1"
+    KAFKA_SECURE_TOPIC="${KAFKA_SECURE_TOPIC:-clickstream}"
+    KAFKA_SECURE_GROUP="${KAFKA_SECURE_GROUP:-streamhost-clickstream}"
+    KAFKA_SECURE_DLQ="${KAFKA_SECURE_DLQ:-$KAFKA_SECURE_GROUP.dead-letters}"
+    ;;
+*) die "KAFKA_SECURITY=$KAFKA_SECURITY: use plain (default) or scram-tls" ;;
+esac
+
 KAFKA_DIST="$SH_CACHE/kafka/$KAFKA_VERSION"
 KAFKA_LIBS="$KAFKA_DIST/libs"
 KRUN="$SH_RUN/kafka"
+[ "$KAFKA_SECURITY" = plain ] || KRUN="$SH_RUN/kafka-secure-$KAFKA_PORT"
 KDATA="$KRUN/data"
 KPID="$KRUN/kafka.pid"
 KLOG="$KRUN/kafka.log"
@@ -144,6 +178,128 @@ default.api.timeout.ms=10000
 EOF
 }
 
+secure() { [ "$KAFKA_SECURITY" != plain ]; }
+
+# Secured mode: a CA, the broker's certificate signed by it (SAN localhost,
+# 127.0.0.1) in a PKCS#12 keystore, and a second CA that signed nothing (for
+# tests of an unknown CA).  Made anew on each start.
+make_certs() {
+    need_cmd openssl "apt-get install openssl"
+    local d="$KRUN/tls"
+    rm -rf "$d"
+    mkdir -p "$d"
+    chmod 700 "$d"
+    (
+        cd "$d"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=streamhost test CA" \
+            -keyout ca.key -out ca.pem
+        openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=streamhost other CA" \
+            -keyout other-ca.key -out other-ca.pem
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout broker.key -out broker.csr
+        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' >ext.cnf
+        openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+            -extfile ext.cnf -out broker.pem
+        openssl pkcs12 -export -in broker.pem -inkey broker.key -certfile ca.pem -name broker \
+            -passout "file:$KRUN/keystore.pass" -out broker.p12
+        rm -f broker.csr ca.key other-ca.key ca.srl
+    ) >"$KRUN/tls.log" 2>&1 || {
+        show_log_tail "$KRUN/tls.log"
+        die "making the test CA and broker certificate failed (log: $KRUN/tls.log)"
+    }
+}
+
+# The SCRAM users' passwords: random, made with the storage (kept with
+# KAFKA_KEEP_DATA=1), in $KRUN/credentials (USER=PASSWORD lines, mode 600).
+make_credentials() {
+    if [ "${KAFKA_KEEP_DATA:-0}" = 1 ] && [ -s "$KRUN/credentials" ] && [ -f "$KDATA/meta.properties" ]; then
+        return 0
+    fi
+    (
+        umask 077
+        for u in admin analytics generator; do
+            printf '%s=%s\n' "$u" "$(openssl rand -hex 16)"
+        done >"$KRUN/credentials"
+        openssl rand -hex 16 >"$KRUN/keystore.pass"
+    )
+}
+password_of() { sed -n "s/^$1=//p" "$KRUN/credentials"; }
+
+write_secure_configs() {
+    local admin_pw ks_pw
+    admin_pw="$(password_of admin)"
+    ks_pw="$(cat "$KRUN/keystore.pass")"
+    (
+        umask 077
+        sed -e '/^listeners=/d' -e '/^advertised.listeners=/d' -e '/^inter.broker.listener.name=/d' \
+            -e '/^listener.security.protocol.map=/d' "$KRUN/server.properties" >"$KRUN/server.properties.tmp"
+        cat >>"$KRUN/server.properties.tmp" <<EOF
+# secured mode (KAFKA_SECURITY=scram-tls): clients only through SASL_SSL with
+# SCRAM-SHA-512; the controller listener is loopback-only plaintext (its
+# principal, ANONYMOUS, is a super user so that the node can talk to itself)
+listeners=SASL_SSL://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
+advertised.listeners=SASL_SSL://$KAFKA_HOST:$KAFKA_PORT
+inter.broker.listener.name=SASL_SSL
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$admin_pw";
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$KRUN/tls/broker.p12
+ssl.keystore.password=$ks_pw
+ssl.truststore.type=PEM
+ssl.truststore.location=$KRUN/tls/ca.pem
+ssl.client.auth=none
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:admin;User:ANONYMOUS
+allow.everyone.if.no.acl.found=false
+EOF
+        mv "$KRUN/server.properties.tmp" "$KRUN/server.properties"
+        cat >>"$KRUN/tools.properties" <<EOF
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$admin_pw";
+ssl.truststore.type=PEM
+ssl.truststore.location=$KRUN/tls/ca.pem
+EOF
+    )
+}
+
+# --add-scram arguments for the storage format: one per user.
+scram_args() {
+    local u
+    for u in admin analytics generator; do
+        printf '%s\n' "--add-scram" "SCRAM-SHA-512=[name=$u,password=$(password_of "$u")]"
+    done
+}
+
+# The ACLs of the header, through the admin client (idempotent).
+make_acls() {
+    local t="$KAFKA_SECURE_TOPIC" g="$KAFKA_SECURE_GROUP" d="$KAFKA_SECURE_DLQ"
+    : >"$KRUN/acl.log"
+    acl --allow-principal User:generator --operation Write --topic "$t" &&
+        acl --allow-principal User:analytics --operation Read --topic "$t" &&
+        acl --allow-principal User:analytics --operation Read --group "$g" --resource-pattern-type prefixed &&
+        acl --allow-principal User:analytics --operation Write --topic "$d" &&
+        acl --allow-principal User:analytics --operation Read --operation Write --operation Create \
+            --operation Describe --topic "$g." --resource-pattern-type prefixed || {
+        show_log_tail "$KRUN/acl.log"
+        die "creating the ACLs failed (log: $KRUN/acl.log)"
+    }
+    log "ACLs: generator writes $t; analytics reads $t and groups $g*, writes $d, owns topics $g.*"
+}
+acl() {
+    TOOL_TIMEOUT=60 run_tool org.apache.kafka.tools.AclCommand --bootstrap-server "$BOOTSTRAP" \
+        --command-config "$KRUN/tools.properties" --add --force "$@" >>"$KRUN/acl.log" 2>&1
+}
+
+cmd_info() {
+    secure || die "info: only in secured mode (KAFKA_SECURITY=scram-tls)"
+    [ -f "$KRUN/credentials" ] || die "not started yet (no $KRUN/credentials)"
+    printf 'bootstrap=%s\nca=%s\nother_ca=%s\ncredentials=%s\ntopic=%s\ngroup=%s\ndead_letter_topic=%s\n' \
+        "$BOOTSTRAP" "$KRUN/tls/ca.pem" "$KRUN/tls/other-ca.pem" "$KRUN/credentials" \
+        "$KAFKA_SECURE_TOPIC" "$KAFKA_SECURE_GROUP" "$KAFKA_SECURE_DLQ"
+}
+
 # run_tool CLASS ARGS...: a short-lived JVM for Kafka's command-line tools.
 # TOOL_TIMEOUT (seconds) bounds it when set.
 run_tool() {
@@ -205,6 +361,13 @@ cmd_start() {
         cmd_fetch
         java="$(kafka_java)"
         write_configs
+        local -a scram=()
+        if secure; then
+            make_credentials
+            make_certs
+            write_secure_configs
+            mapfile -t scram < <(scram_args)
+        fi
         if [ "${KAFKA_KEEP_DATA:-0}" != "1" ]; then
             rm -rf "$KDATA"
         fi
@@ -213,7 +376,7 @@ cmd_start() {
             if ! "$java" -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
                 -Dlog4j2.configurationFile="$KRUN/tools-log4j2.properties" \
                 -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format \
-                -t "$KAFKA_CLUSTER_ID" -c "$KRUN/server.properties" --ignore-formatted \
+                -t "$KAFKA_CLUSTER_ID" -c "$KRUN/server.properties" --ignore-formatted "${scram[@]}" \
                 >"$KRUN/format.log" 2>&1; then
                 show_log_tail "$KRUN/format.log"
                 die "formatting the KRaft storage failed (log: $KRUN/format.log)"
@@ -248,6 +411,10 @@ cmd_start() {
         fi
         if port_open "$KAFKA_HOST" "$KAFKA_PORT" && healthy; then
             log "Kafka is up on $BOOTSTRAP (controller $KAFKA_HOST:$KAFKA_CONTROLLER_PORT) after $(elapsed "$t0")"
+            if secure; then
+                make_acls
+                log "secured: SASL_SSL + SCRAM-SHA-512 on $BOOTSTRAP; CA $KRUN/tls/ca.pem; passwords in $KRUN/credentials"
+            fi
             return 0
         fi
         sleep 0.5
@@ -298,17 +465,20 @@ main() {
         [ $# -ge 1 ] || die "usage: kafka.sh produce TOPIC [-k]   (stdin lines; -k: key:value)"
         local topic="$1"
         shift
+        local -a pc=()
+        secure && pc=(--producer.config "$KRUN/tools.properties")
         if [ "${1:-}" = "-k" ]; then
             run_tool org.apache.kafka.tools.ConsoleProducer --bootstrap-server "$BOOTSTRAP" \
-                --topic "$topic" --property parse.key=true --property key.separator=:
+                "${pc[@]}" --topic "$topic" --property parse.key=true --property key.separator=:
         else
-            run_tool org.apache.kafka.tools.ConsoleProducer --bootstrap-server "$BOOTSTRAP" --topic "$topic"
+            run_tool org.apache.kafka.tools.ConsoleProducer --bootstrap-server "$BOOTSTRAP" "${pc[@]}" --topic "$topic"
         fi
         ;;
     consume)
         [ $# -ge 1 ] || die "usage: kafka.sh consume TOPIC [MAX_MESSAGES]"
         local -a extra=()
         [ -n "${2:-}" ] && extra=(--max-messages "$2")
+        secure && extra+=(--consumer.config "$KRUN/tools.properties")
         run_tool org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$BOOTSTRAP" \
             --topic "$1" --from-beginning --timeout-ms "${KAFKA_CONSUME_TIMEOUT_MS:-10000}" \
             --property print.key=true "${extra[@]}"
@@ -317,6 +487,7 @@ main() {
         [ $# -ge 1 ] || die "usage: kafka.sh tool CLASS [ARGS...]"
         run_tool "$@"
         ;;
+    info) cmd_info ;;
     classpath)
         cmd_fetch
         echo "$KAFKA_LIBS/*"

@@ -10,6 +10,7 @@
 #  3. an incompatible writer schema and an unknown id are dead letters with
 #     their reasons and ids; the good messages around them are read
 #  4. the reader's schema from the subject's latest version (no schema.file)
+#  5. Glue framing: schema version UUIDs resolved through glue.schemas.dir
 source tests/integration/common.bash
 source tests/integration/pipeline.bash
 REG=$(scripts/registry.sh url)
@@ -184,3 +185,31 @@ check "reader schema = the latest version of TOPIC-value" \
 check "every message read with it ($EVENTS), none dead-lettered" \
   bash -c "test \"\$(wc -l < '$T/latest.jsonl')\" = $EVENTS && test ! -s '$T/dl-latest.jsonl'"
 check "its records have no prevglobalseq (the latest schema dropped it)" bash -c "! grep -q prevglobalseq '$T/latest.jsonl'"
+
+# --- 5. Glue framing: UUID -> glue.schemas.dir/UUID.avsc ------------------------
+g="$base-glue"
+u2=3f2a1b4c-0d5e-4f60-8a7b-9c0d1e2f3a4b
+u3=00000000-0000-4000-8000-0000000000d3
+unknown_u=99999999-9999-4999-8999-999999999999
+mkdir -p "$T/glue"
+cp conf/ClickEvent-v2.avsc "$T/glue/$u2.avsc"
+cp "$T/drop.avsc" "$T/glue/$u3.avsc"
+{
+  python3 tests/integration/schema_registry_frames.py "$T/events.jsonl" "v2:$u2,drop:$u3" --count 10
+  python3 tests/integration/schema_registry_frames.py "$T/events.jsonl" "v1:$unknown_u" --from 10 --count 2
+} > "$T/glue.frames"
+"$TOOLS/kafka_put" "$BOOT" "$g" < "$T/glue.frames"
+sed -e "s/^topic = .*/topic = $g/" -e "s/^group = .*/group = $base-g5/" -e "s|^schema.registry.url = .*|glue.schemas.dir = $T/glue|" \
+  -e "s|dl-bad.jsonl|dl-glue.jsonl|" -e "s|bad-out.jsonl|glue-out.jsonl|" "$T/bad.ini" > "$T/glue.ini"
+"$SH" run "$T/glue.ini" 2> "$T/glue.log"
+check "Glue: the 10 messages of known schema versions are read" test "$(wc -l < "$T/glue-out.jsonl")" = 10
+check "... as the v1 reader reads them (v2's referrer dropped, the missing prevglobalseq defaulted)" python3 -c '
+import json, sys
+ev = [json.loads(l)["_source"] for l in open(sys.argv[1])][:10]
+out = sorted((json.loads(l)["_source"] for l in open(sys.argv[2])), key=lambda r: r["globalseq"])
+for i, (e, o) in enumerate(zip(ev, out)):
+    want = dict(e, prevglobalseq=e["prevglobalseq"] if i % 2 == 0 else 0)
+    if o != want:
+        sys.exit("record %d: %s != %s" % (i, o, want))' "$T/events.jsonl" "$T/glue-out.jsonl"
+check "Glue: 2 unknown_schema dead letters naming the UUID and the file" \
+  test "$(grep -c "\"reason\":\"unknown_schema: Glue schema version $unknown_u: no schema file $T/glue/$unknown_u.avsc" "$T/dl-glue.jsonl")" = 2

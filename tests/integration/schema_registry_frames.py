@@ -3,6 +3,9 @@
 
     schema_registry_frames.py EVENTS.jsonl WRITER:ID[,WRITER:ID...] [--from N] [--count N]
 
+An ID with dashes is a Glue schema version UUID: that message is in Glue
+framing (0x03, compression 0x00, the 16 bytes of the UUID, the body).
+
 EVENTS.jsonl holds click events as the file sink writes records
 ({"_source": {...}}).  Message i (in file order) is written with the i-th
 writer of the list, round robin, each one Avro binary in Confluent framing
@@ -85,13 +88,16 @@ def main():
         name, sid = item.split(":")
         if name not in ("v1", "v2", "drop", "bad"):
             sys.exit("unknown writer %s" % name)
-        writers.append((name, int(sid)))
+        writers.append((name, sid))
     with open(path) as f:
         events = [json.loads(line)["_source"] for line in f if line.strip()]
     events = events[start:] if count is None else events[start:start + count]
     for i, e in enumerate(events):
         name, sid = writers[i % len(writers)]
-        value = b"\x00" + struct.pack(">I", sid) + body(e, name)
+        if "-" in sid:
+            value = b"\x03\x00" + bytes.fromhex(sid.replace("-", "")) + body(e, name)
+        else:
+            value = b"\x00" + struct.pack(">I", int(sid)) + body(e, name)
         print(str(e["userid"]).encode().hex(), value.hex())
 
 
