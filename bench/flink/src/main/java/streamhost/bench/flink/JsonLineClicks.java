@@ -10,7 +10,8 @@ import org.apache.flink.util.Collector;
 /**
  * One JSON line -> one ClickEvent, with Jackson data binding (the usual way to read JSON
  * in a Flink job). Blank lines are skipped, like streamhost's file source; a line that is
- * not a ClickEvent stops the job (the peer reads well-formed benchmark input only).
+ * not a JSON object stops the job; unknown keys are ignored and a missing field stays null
+ * or 0 (the peer reads well-formed benchmark input only, no schema check per line).
  */
 final class JsonLineClicks extends RichFlatMapFunction<String, ClickEvent> {
     private transient ObjectReader reader;
