@@ -204,6 +204,8 @@ static int init_all(pipeline *pl)
             return -1;
         }
         in->initialised = 1;
+        if (pl->failed)
+            return -1; /* init() read an undeclared config key (services.c said which) */
     }
     for (size_t i = 0; i < pl->ninsts; i++) {
         instance *in = pl->insts[i];

@@ -99,28 +99,58 @@ static int64_t svc_mono(sh_ctx *ctx)
     return clock_ms(CLOCK_MONOTONIC);
 }
 
+/* A plugin reads only the keys its table (sh_plugin.config) declares, plus
+ * the host's `plugin` and `inputs`.  Any other key would read as unset
+ * (NULL, 0) without a word, so that `check` could never see it set, nor
+ * `plugins describe` document it: a bug in the plugin.  It is one error line
+ * naming the section, the plugin and the key, and the run fails: in `check`
+ * (validate) it is a config error, exit 2; in init() the pipeline does not
+ * start (pipeline.c); later, the pipeline stops. */
+static const char *declared_cfg(sh_ctx *ctx, const char *key, const sh_config_key **declp)
+{
+    const sh_config_key *d = NULL;
+    const char *v = inst_cfg(ctx, key, &d);
+    if (declp)
+        *declp = d;
+    if (d || (key && (strcmp(key, "plugin") == 0 || strcmp(key, "inputs") == 0)))
+        return v;
+    if (!ctx->pl->failed) {
+        char where[512];
+        const char *title = ctx->sec ? ctx->sec->title : ctx->name;
+        const char *plugin = ctx->p && ctx->p->name ? ctx->p->name : "?";
+        sh_log(SH_LOG_ERROR, NULL,
+               "%s: [%s]: the %s plugin reads config key '%s', which its key table does not declare "
+               "(a bug in the plugin: add the key to its sh_plugin.config; `streamhost plugins describe %s` lists "
+               "what it declares)",
+               config_where(ctx->pl->cfg, ctx->sec ? ctx->sec->line : 0, where, sizeof where), title, plugin,
+               key ? key : "(null)", plugin);
+    }
+    ctx->pl->failed = 1;
+    return NULL;
+}
+
 static const char *svc_cfg_str(sh_ctx *ctx, const char *key)
 {
-    return inst_cfg(ctx, key, NULL);
+    return declared_cfg(ctx, key, NULL);
 }
 
 static int64_t svc_cfg_int(sh_ctx *ctx, const char *key)
 {
     const sh_config_key *d = NULL;
-    const char *v = inst_cfg(ctx, key, &d);
+    const char *v = declared_cfg(ctx, key, &d);
     return sh_value_int(d ? d->type : SH_CFG_INT, v);
 }
 
 static double svc_cfg_double(sh_ctx *ctx, const char *key)
 {
-    const char *v = inst_cfg(ctx, key, NULL);
+    const char *v = declared_cfg(ctx, key, NULL);
     return v ? strtod(v, NULL) : 0.0;
 }
 
 static size_t svc_cfg_list(sh_ctx *ctx, const char *key, const char *const **items)
 {
     size_t n = 0;
-    const char *v = inst_cfg(ctx, key, NULL);
+    const char *v = declared_cfg(ctx, key, NULL);
     char **arr = sh_split_list(v ? v : "", &n);
     ctx->lists = realloc(ctx->lists, (ctx->nlists + 1) * sizeof(char **));
     ctx->lists[ctx->nlists++] = arr;

@@ -16,6 +16,7 @@
 #include "cfgvalue.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "pipeline.h"
 
 /* Builds a pipeline from text; returns it (or NULL) and leaves *cfgp set. */
@@ -1146,6 +1147,53 @@ static void test_too_many_or_missing_files(void **st)
     assert_null(config_load_files(files, 0, err, sizeof err));
 }
 
+/* --- issue 12: a plugin reads only the keys it declares ---------------------- */
+
+static const char *undeclared_text(char *buf, size_t len, const char *when)
+{
+    snprintf(buf, len,
+             "[streamhost]\nprogress = off\ndead_letter.file = /dev/null\n"
+             "[source.nums]\nplugin = seq\ncount = 5\n"
+             "[transform.odd]\n"      /* 7 */
+             "plugin = undeclared\n"
+             "inputs = nums\n"
+             "when = %s\n"
+             "[sink.out]\nplugin = counter\ninputs = odd\n",
+             when);
+    return buf;
+}
+
+static void test_undeclared_key_is_an_error(void **st)
+{
+    (void)st;
+    char text[1024];
+    sh_config *cfg;
+    /* check (validate): a config error at the section, naming plugin and key */
+    pipeline *pl = build(undeclared_text(text, sizeof text, "validate"), &cfg);
+    assert_null(pl);
+    assert_true(has_error(cfg, 7, "[transform.odd]: the undeclared plugin reads config key 'not_declared', which its key table does not declare"));
+    assert_int_equal(cfg->nerrors, 1);
+    config_free(cfg);
+    /* run: init() reads one; the pipeline does not start (exit 1) */
+    const char *when[] = {"init", "process"};
+    for (size_t i = 0; i < 2; i++) {
+        pl = build(undeclared_text(text, sizeof text, when[i]), &cfg);
+        assert_non_null(pl);
+        assert_int_not_equal(pipeline_run(pl), 0);
+        assert_true(pl->failed);
+        pipeline_free(pl);
+        config_free(cfg);
+        metrics_free_all();
+    }
+    /* reading what it declares (and the host's plugin, inputs) is fine */
+    pl = build(undeclared_text(text, sizeof text, "never"), &cfg);
+    assert_non_null(pl);
+    assert_int_equal(pipeline_run(pl), 0);
+    pipeline_free(pl);
+    config_free(cfg);
+    metrics_free_all();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1181,6 +1229,7 @@ int main(void)
         cmocka_unit_test(test_secret_names),
         cmocka_unit_test(test_shipped_environments),
         cmocka_unit_test(test_too_many_or_missing_files),
+        cmocka_unit_test(test_undeclared_key_is_an_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
