@@ -8,6 +8,7 @@
 
 #include "streamhost/plugin.h"
 #include "streamhost/record_json.h"
+#include "streamhost/sigv4.h"
 
 #include <curl/curl.h>
 #include <stdint.h>
@@ -203,40 +204,29 @@ long os_bulk_response_parse_full(const char *body, size_t len, size_t ndocs, os_
 void os_error_summary(const char *body, size_t len, char *out, size_t outlen);
 
 /* ------------------------------------------------------------------------ */
-/* AWS Signature Version 4 (sigv4.c)                                          */
+/* AWS Signature Version 4 (include/streamhost/sigv4.h, shared with the host)  */
 /* ------------------------------------------------------------------------ */
 
-typedef struct sigv4_header {
-    const char *name;
-    const char *value;
-} sigv4_header;
+typedef sh_sigv4_header sigv4_header;
+typedef sh_sigv4_request sigv4_request;
+typedef sh_sigv4_result sigv4_result;
 
-typedef struct sigv4_request {
-    const char *method;
-    const char *path;   /* as sent on the request line ("/_bulk") */
-    const char *query;  /* as sent, without '?', or NULL */
-    const sigv4_header *headers; /* headers to sign besides x-amz-*: host at least */
-    size_t nheaders;
-    const void *body;
-    size_t body_len;
-    const char *amz_date;      /* "20150830T123600Z" */
-    const char *region, *service;
-    const char *access_key, *secret_key;
-    const char *session_token; /* NULL or "" when none */
-    int sign_content_sha256;   /* add and sign x-amz-content-sha256 (aoss needs it) */
-} sigv4_request;
-
-typedef struct sigv4_result {
-    char authorization[512];
-    char payload_sha256[65];
-} sigv4_result;
-
-/* Signs the request.  When creq/sts are not NULL they receive the canonical
- * request and string to sign (tests compare them with AWS's published test
- * suite).  Returns 0, or -1 on a malformed query or out of memory. */
-int sigv4_sign(const sigv4_request *rq, sigv4_result *out, sh_buf *creq, sh_buf *sts);
-/* Formats epoch ms as the x-amz-date value. */
-void sigv4_amz_date(int64_t epoch_ms, char out[17]);
+/* sh_sigv4_sign with the canonical request and string to sign (tests compare
+ * them with AWS's published test suite) appended to sh_bufs when not NULL.
+ * Returns 0, or -1 on a malformed query or out of memory. */
+static inline int sigv4_sign(const sigv4_request *rq, sigv4_result *out, sh_buf *creq, sh_buf *sts)
+{
+    char *c = NULL, *t = NULL;
+    int rc = sh_sigv4_sign(rq, out, creq ? &c : NULL, sts ? &t : NULL);
+    if (rc == 0 && creq)
+        sh_buf_puts(creq, c);
+    if (rc == 0 && sts)
+        sh_buf_puts(sts, t);
+    free(c);
+    free(t);
+    return rc;
+}
+#define sigv4_amz_date sh_sigv4_amz_date
 
 /* ------------------------------------------------------------------------ */
 /* Index templates (index_templates.c)                                        */
