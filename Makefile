@@ -87,7 +87,6 @@ PLUGIN_SOS  := $(PLUGIN_DIRS:%=$(BUILD)/plugins/%.so)
 # link that plugin's sources and the test host in tests/support/.
 HOST_TESTS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 PLUGIN_TESTS := $(foreach p,$(PLUGIN_DIRS),$(patsubst plugins/$(p)/tests/%.c,$(BUILD)/tests/$(p)-%,$(wildcard plugins/$(p)/tests/test_*.c)))
-SUPPORT_SRCS := tests/support/testhost.c host/cfgvalue.c
 
 .SECONDARY:
 .PHONY: all clean test unit-test integration-test valgrind deps check-deps help fuzz install run demo bench fuzz stack-up stack-down check-fresh
@@ -108,16 +107,25 @@ $(BUILD)/streamhost: $(HOST_OBJS) $(RDK_STAMP)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -rdynamic -o $@ $(HOST_OBJS) $(HOST_LIBS)
 
+# The test kit (include/streamhost/testkit.h): the host's own objects plus the
+# harness in kit/, as one static library.  Every plugin's unit tests link it
+# (so they run the plugin in the real host's services), and `make install`
+# installs it with a pkg-config file for authors of plugins out of tree.
+KIT_LIB := $(BUILD)/libstreamhost-kit.a
+$(KIT_LIB): $(HOST_LIB_OBJS) $(BUILD)/obj/kit/testkit.o
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
 define PLUGIN_RULE
 $(BUILD)/plugins/$(1).so: $(wildcard plugins/$(1)/*.c) $(wildcard plugins/$(1)/*.h) include/streamhost/plugin.h
 	@mkdir -p $$(dir $$@)
 	@echo "  PLUGIN  $$@"
 	$$(Q)$$(CC) $$(CFLAGS) $$(PLUG_CFLAGS) -fvisibility=hidden -shared -o $$@ $(wildcard plugins/$(1)/*.c) $$(LDFLAGS) $$(PLUG_LIBS)
 
-$(BUILD)/tests/$(1)-%: plugins/$(1)/tests/%.c $(wildcard plugins/$(1)/*.c) $(wildcard plugins/$(1)/*.h) $(SUPPORT_SRCS) tests/support/testhost.h
+$(BUILD)/tests/$(1)-%: plugins/$(1)/tests/%.c $(wildcard plugins/$(1)/*.c) $(wildcard plugins/$(1)/*.h) $(KIT_LIB) tests/support/testhost.h
 	@mkdir -p $$(dir $$@)
 	@echo "  TEST    $$@"
-	$$(Q)$$(CC) $$(CFLAGS) $$(PLUG_CFLAGS) -Iplugins/$(1) -Itests/support -Ihost -DSH_UNIT_TEST -o $$@ $$< $(wildcard plugins/$(1)/*.c) $(SUPPORT_SRCS) $$(LDFLAGS) $$(PLUG_LIBS) $$(CMOCKA)
+	$$(Q)$$(CC) $$(CFLAGS) $$(PLUG_CFLAGS) -Iplugins/$(1) -Itests/support -Ihost -DSH_UNIT_TEST -o $$@ $$< $(wildcard plugins/$(1)/*.c) $(KIT_LIB) $$(LDFLAGS) $$(PLUG_LIBS) $$(HOST_LIBS) $$(CMOCKA)
 endef
 $(foreach p,$(PLUGIN_DIRS),$(eval $(call PLUGIN_RULE,$(p))))
 

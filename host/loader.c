@@ -155,6 +155,26 @@ static int open_file(const char *path, loaded_plugin *out, char *err, size_t err
     return 0;
 }
 
+#define LOADER_MAX_REGISTERED 32
+static const sh_plugin *registered[LOADER_MAX_REGISTERED];
+
+int loader_register(const sh_plugin *p)
+{
+    for (size_t i = 0; i < LOADER_MAX_REGISTERED; i++)
+        if (!registered[i] || registered[i] == p) {
+            registered[i] = p;
+            return 0;
+        }
+    return -1;
+}
+
+void loader_unregister(const sh_plugin *p)
+{
+    for (size_t i = 0; i < LOADER_MAX_REGISTERED; i++)
+        if (registered[i] == p)
+            registered[i] = NULL;
+}
+
 static int exists(const char *path)
 {
     struct stat st;
@@ -174,6 +194,16 @@ int loader_load(const char *name, int kind, char **dirs, loaded_plugin *out,
         if (open_file(name, out, err, errlen) != 0)
             return -1;
     } else {
+        for (size_t i = 0; i < LOADER_MAX_REGISTERED; i++) {
+            const sh_plugin *b = registered[i];
+            if (b && strcmp(b->name, name) == 0 && (kind == 0 || (int)b->kind == kind)) {
+                if (loader_check(b, name, err, errlen) != 0)
+                    return -1;
+                out->p = b;
+                out->path = strdup("(registered)");
+                return 0;
+            }
+        }
         for (size_t i = 0; sh_builtins[i]; i++) {
             const sh_plugin *b = sh_builtins[i];
             if (strcmp(b->name, name) == 0 && (kind == 0 || (int)b->kind == kind)) {

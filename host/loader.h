@@ -40,6 +40,13 @@ void loader_each(char **dirs, void (*fn)(void *arg, const loaded_plugin *lp),
 
 const char *kind_name(int kind);
 
+/* Descriptors registered at run time (the test kit: the plugin under test,
+ * compiled into the test, and the kit's feed and capture plugins): found by
+ * name and kind like the built-ins, before them, after loader_check.  0, or
+ * -1 when the registry is full (32). */
+int loader_register(const sh_plugin *p);
+void loader_unregister(const sh_plugin *p);
+
 /* Built-in plugin registry (defined in builtins.c). */
 extern const sh_plugin *const sh_builtins[];
 #endif

@@ -118,6 +118,28 @@ int64_t metrics_gauge_sum(const char *component, const char *name)
     return s;
 }
 
+void metrics_free_component(const char *component)
+{
+    pthread_mutex_lock(&lock);
+    size_t keep = 0;
+    for (size_t i = 0; i < nall; i++) {
+        metric *m = all[i];
+        if (strcmp(m->component, component) != 0) {
+            all[keep++] = m;
+            continue;
+        }
+        free(m->component);
+        free(m->name);
+        free(m->help);
+        free(m->label);
+        free(m->bounds);
+        free(m->buckets);
+        free(m);
+    }
+    nall = keep;
+    pthread_mutex_unlock(&lock);
+}
+
 void metrics_free_all(void)
 {
     pthread_mutex_lock(&lock);

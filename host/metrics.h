@@ -43,6 +43,9 @@ metric *metrics_at(size_t i);
 uint64_t metrics_sum(const char *component, const char *name);
 int64_t metrics_gauge_sum(const char *component, const char *name);
 void metrics_free_all(void);
+/* Frees every metric of `component` (the test kit, when one instance goes
+ * and others stay); pointers to them become invalid. */
+void metrics_free_component(const char *component);
 /* Held while iterating from another thread (/metrics). */
 void metrics_lock(void);
 void metrics_unlock(void);

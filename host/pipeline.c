@@ -162,6 +162,8 @@ static int64_t input_wm(instance *in)
 
 sh_rc pipeline_watermark(instance *from, int64_t wm)
 {
+    if (from->wm_calls++ && wm < from->out_wm)
+        from->wm_regressions++; /* a broken promise: ignored, but counted */
     if (wm <= from->out_wm)
         return SH_OK;
     from->out_wm = wm;
@@ -196,7 +198,7 @@ static int init_all(pipeline *pl)
         in->m_in = metrics_get(in->name, "records_in_total", "records received", 0, NULL);
         in->m_out = metrics_get(in->name, "records_out_total", "records emitted", 0, NULL);
         in->m_errors = metrics_get(in->name, "errors_total", "failed or retried calls", 0, NULL);
-        sh_rc rc = WD_CALL(in, "init", in->p->init(&sh_host_services, in, &in->state));
+        sh_rc rc = WD_CALL(in, "init", in->p->init(pl->host ? pl->host : &sh_host_services, in, &in->state));
         if (rc != SH_OK) {
             defined_rc(in, "init", rc, 0);
             sh_log(SH_LOG_ERROR, in->name, "init failed (see above); fix [%s] in %s", in->sec->title,
@@ -309,6 +311,11 @@ static void finish_exchanges(pipeline *pl)
     }
     if (!pl->failed && exchange_drain(pl, pl->shutdown_timeout_ms, drain_commit) != 0 && !pl->failed)
         LOG_WARN("exchange not read to its end; unmerged windows stay uncommitted for the next owner");
+}
+
+int pipeline_start(pipeline *pl)
+{
+    return deadletter_open(pl) != 0 || init_all(pl) != 0 ? -1 : 0;
 }
 
 int pipeline_run(pipeline *pl)

@@ -42,6 +42,7 @@ struct sh_ctx {
     struct port *ports;
     size_t nports;
     int64_t in_wm, out_wm;
+    uint64_t wm_calls, wm_regressions; /* emit_watermark() calls; those below an earlier one */
     int done;            /* sources: SH_DONE seen */
     uint64_t received;   /* sinks: records accepted by process() */
     metric *m_in, *m_out, *m_errors;
@@ -92,19 +93,32 @@ struct pipeline {
     volatile int stop_requested;
     int failed;
     int quiet;
+    const sh_host *host; /* the services table handed to init(); NULL: sh_host_services
+                            (the test kit hands out a writable copy) */
 };
 
 extern const sh_host sh_host_services;
+/* Nonzero: what sh_host_services' now_ms and mono_ms return (the test kit's
+ * th_set_now); 0, the default: the real clocks. */
+extern int64_t sh_test_clock_ms;
 extern const struct builtin_ext *const sh_builtin_exts[];
 
 /* Builds the pipeline from a parsed config: loads plugins, validates every
  * section against its schema, wires inputs and orders the DAG.  Problems are
  * appended to cfg->errors; returns NULL when there are any. */
 pipeline *pipeline_build(sh_config *cfg, const char *config_path);
+/* The same; validate = 0 leaves out the plugins' validate() callbacks (the
+ * test kit: its th_new checks what the host checks, and a test calls
+ * validate() or init() itself to see the plugin's own refusals). */
+pipeline *pipeline_build_with(sh_config *cfg, const char *config_path, int validate);
 /* Runs until the sources are done or stop is requested; returns the exit
  * code (0 ok, 1 runtime failure). */
 int pipeline_run(pipeline *pl);
 void pipeline_request_stop(pipeline *pl);
+/* What pipeline_run does before its loop: opens the dead-letter output and
+ * runs every instance's init() and start(); 0, or -1 (logged).  For the
+ * test kit, which then drives the callbacks itself. */
+int pipeline_start(pipeline *pl);
 void pipeline_free(pipeline *pl);
 
 /* The [streamhost] section's declared keys (also printed by --help). */

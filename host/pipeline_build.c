@@ -380,7 +380,7 @@ static void validate_instance(pipeline *pl, instance *in)
     void *saved_arg = sh_log_capture_arg;
     sh_log_capture = capture_validate;
     sh_log_capture_arg = &v;
-    sh_rc rc = in->p->validate(&sh_host_services, in);
+    sh_rc rc = in->p->validate(pl->host ? pl->host : &sh_host_services, in);
     sh_log_capture = saved;
     sh_log_capture_arg = saved_arg;
     if (rc != SH_OK && v.errors == 0)
@@ -389,6 +389,11 @@ static void validate_instance(pipeline *pl, instance *in)
 }
 
 pipeline *pipeline_build(sh_config *cfg, const char *config_path)
+{
+    return pipeline_build_with(cfg, config_path, 1);
+}
+
+pipeline *pipeline_build_with(sh_config *cfg, const char *config_path, int validate)
 {
     pipeline *pl = calloc(1, sizeof *pl);
     pl->cfg = cfg;
@@ -439,7 +444,7 @@ pipeline *pipeline_build(sh_config *cfg, const char *config_path)
         size_t before = cfg->nerrors;
         check_keys(cfg, sec, in->p->config, in->p->name, 1);
         /* the plugin's own checks see only values of the declared types */
-        if (cfg->nerrors == before && sec->nfailed == 0)
+        if (validate && cfg->nerrors == before && sec->nfailed == 0)
             validate_instance(pl, in);
         size_t nout = 0;
         while (in->p->outputs && in->p->outputs[nout])

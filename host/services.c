@@ -87,16 +87,19 @@ static int64_t clock_ms(clockid_t id)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The test kit's fixed clock (th_set_now): both clocks read it when set. */
+int64_t sh_test_clock_ms;
+
 static int64_t svc_now(sh_ctx *ctx)
 {
     (void)ctx;
-    return clock_ms(CLOCK_REALTIME);
+    return sh_test_clock_ms ? sh_test_clock_ms : clock_ms(CLOCK_REALTIME);
 }
 
 static int64_t svc_mono(sh_ctx *ctx)
 {
     (void)ctx;
-    return clock_ms(CLOCK_MONOTONIC);
+    return sh_test_clock_ms ? sh_test_clock_ms : clock_ms(CLOCK_MONOTONIC);
 }
 
 /* A plugin reads only the keys its table (sh_plugin.config) declares, plus

@@ -650,7 +650,11 @@ static void port_in_use_is_one_clear_line(void **st)
     assert_non_null(strstr(buf, "test.ini:2: [sink.dashboard] port: cannot serve the dashboard on 127.0.0.1:"));
     assert_non_null(strstr(buf, "Address already in use"));
     assert_non_null(strstr(buf, "set port to a free port"));
-    assert_ptr_equal(strchr(buf, '\n'), buf + strlen(buf) - 1); /* one line */
+    /* one line says it all (the host adds its "start failed (see above)") */
+    const char *line = strstr(buf, "test.ini:2:");
+    const char *eol = strchr(line, '\n');
+    assert_true(strstr(line, "Address already in use") < eol);
+    assert_true(strstr(line, "set port to a free port") < eol);
     th_free(th);
     close(hold);
 }
