@@ -624,13 +624,15 @@ static void hold(struct ks *s, struct part *p, const char *topic, int32_t partit
 static void retry_held(struct ks *s)
 {
     int64_t now = s->h->mono_ms(s->ctx);
+    int failed = 0; /* one unanswered request per round: a registry that hangs costs one timeout, not one per partition */
     for (size_t t = 0; t < s->ntopics; t++)
         for (int32_t pi = 0; pi < s->nparts[t]; pi++) {
             struct part *p = &s->parts[t][pi];
             if (!p->assigned || !p->held || now < p->retry_at)
                 continue;
-            char err[1024];
-            if (!writer_plan(s, 0, p->held_id, NULL, err, sizeof err)) {
+            char err[1024] = "not asked again in this round";
+            if (failed || !writer_plan(s, 0, p->held_id, NULL, err, sizeof err)) {
+                failed = 1;
                 p->backoff = p->backoff * 2 > s->retry_max ? s->retry_max : p->backoff * 2;
                 if (p->backoff < 100)
                     p->backoff = 100;
