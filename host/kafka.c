@@ -294,6 +294,12 @@ int kafka_topic_partitions(rd_kafka_t *rk, const char *topic, char *err, size_t 
         n = -2;
     } else if (md->topic_cnt == 1 && !md->topics[0].err) {
         n = md->topics[0].partition_cnt;
+    } else if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+        char why[512];
+        snprintf(why, sizeof why, "topic %s: %s", topic, rd_kafka_err2str(md->topics[0].err));
+        kafka_security_error(NULL, rk, md->topics[0].err, why);
+        snprintf(err, errlen, "cannot read metadata of %s: stopped by the Kafka security failure above", topic);
+        n = -2;
     }
     if (md)
         rd_kafka_metadata_destroy(md);
