@@ -236,6 +236,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
             rd_kafka_incremental_assign(rk, parts);
         else
             rd_kafka_assign(rk, parts);
+        /* a partition paused for the registry before a rebalance starts afresh */
+        rd_kafka_resume_partitions(rk, parts);
         count_partitions(s); /* once per rebalance, not in the run loop */
         /* One queue per partition, read round-robin in small slices (see
          * ks_poll): from the shared consumer queue, partitions would arrive
