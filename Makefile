@@ -188,7 +188,7 @@ check-deps:
 	@STREAMHOST_DEPS_VERBOSE=1 STREAMHOST_NO_INSTALL=1 $(ENSURE_DEPS) build unit integration valgrind fuzz
 
 # --- install -----------------------------------------------------------------
-install: all
+install: all $(KIT_LIB)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/streamhost/plugins \
 	  $(DESTDIR)$(PREFIX)/include/streamhost $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	  $(DESTDIR)$(PREFIX)/share/streamhost
@@ -199,6 +199,9 @@ install: all
 	install -m 644 conf/*.ini conf/*.avsc $(DESTDIR)$(PREFIX)/share/streamhost/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' streamhost.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/streamhost.pc
+	install -m 644 $(KIT_LIB) $(DESTDIR)$(PREFIX)/lib/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@KIT_LIBS@|$(subst ',,$(HOST_LIBS))|g' \
+	  streamhost-kit.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/streamhost-kit.pc
 
 # --- running -----------------------------------------------------------------
 # `make run SIMULATED=1`: the generator on the simulated clock, documents at once.

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
+#include "scaffold.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -50,6 +51,8 @@ static void usage(FILE *f)
             "  plugins                    list the plugins found (name, kind, version, file)\n"
             "  plugins describe NAME      document every config key of plugin NAME\n"
             "                             (NAME may be kind-qualified: sink.file; 'streamhost' for [streamhost])\n"
+            "  new KIND NAME              write a plugin folder NAME/ (source, test, README, Makefile) that\n"
+            "                             builds out of tree with the installed header and test kit\n"
             "\n"
             "overlays: a later file adds sections and overrides keys of earlier ones; a section whose\n"
             "  plugin changes is replaced whole (but its inputs); plugin = none removes a section\n"
@@ -318,6 +321,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "plugins"))
         return cmd_plugins(argc - i, argv + i);
+    if (!strcmp(cmd, "new"))
+        return scaffold_new(argc - i, argv + i);
     fprintf(stderr, "streamhost: unknown command '%s' (see --help)\n", cmd);
     return EXIT_USAGE;
 }
