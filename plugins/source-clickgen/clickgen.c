@@ -1,5 +1,5 @@
 /* clickgen.c - the "clickgen" source plugin: synthetic ClickEvents that
- * follow the reference producer's journey model (SEMANTICS.md §2).  This file
+ * follow the reference producer's journey model (docs/semantics.md §2).  This file
  * holds the plugin callbacks; the simulation is in clickgen_events.c. */
 #include "clickgen.h"
 

@@ -1,5 +1,5 @@
 /* journey.c - the page transition table and product rules of the reference
- * producer (SEMANTICS.md §2), kept as data so they read like the spec. */
+ * producer (docs/semantics.md §2), kept as data so they read like the spec. */
 #include "journey.h"
 
 const char *const journey_page_name[PAGE_COUNT] = {

@@ -1,4 +1,4 @@
-/* journey.h - one user's random walk over the shop's pages (SEMANTICS.md §2). */
+/* journey.h - one user's random walk over the shop's pages (docs/semantics.md §2). */
 #ifndef CLICKGEN_JOURNEY_H
 #define CLICKGEN_JOURNEY_H
 #include "prng.h"

@@ -10,7 +10,7 @@
 #include "session_store.h"
 #include "slot_clock.h"
 
-/* Output fields, in document order (SEMANTICS.md section 4). */
+/* Output fields, in document order (docs/semantics.md section 4). */
 enum {
     SS_F_USER_ID,
     SS_F_EVENT_COUNT,

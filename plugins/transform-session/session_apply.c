@@ -1,5 +1,5 @@
 /* session_apply.c - one event meets the open sessions of its key, with the
- * merge rules of Flink's EventTimeSessionWindows (SEMANTICS.md section 4):
+ * merge rules of Flink's EventTimeSessionWindows (docs/semantics.md section 4):
  * the event's window [t, t + gap) merges with every open session it overlaps
  * or touches; existing sessions merged by it add their counts and unite
  * their departments (the reference AggregateFunction.merge), and only then

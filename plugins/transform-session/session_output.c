@@ -1,4 +1,4 @@
-/* session_output.c - turns fired sessions into records (SEMANTICS.md
+/* session_output.c - turns fired sessions into records (docs/semantics.md
  * section 4) and emits them in batches from buffers reused across calls. */
 #include "session.h"
 

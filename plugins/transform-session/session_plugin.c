@@ -1,5 +1,5 @@
 /* session_plugin.c - the "session" transform: per-key event-time session
- * windows (SEMANTICS.md sections 3 and 4).  This file holds the descriptor,
+ * windows (docs/semantics.md sections 3 and 4).  This file holds the descriptor,
  * config and the callbacks; the work is in session_apply.c (merging),
  * session_store.c (state), slot_clock.c (watermarks), session_output.c. */
 #include "session.h"

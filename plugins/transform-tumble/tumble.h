@@ -6,7 +6,7 @@
 #include "streamhost/plugin.h"
 #include "streamhost/plugin_util.h"
 
-/* Output fields of the counts stream (SEMANTICS.md section 5). */
+/* Output fields of the counts stream (docs/semantics.md section 5). */
 enum {
     TB_C_COUNT,
     TB_C_WITH_CHECKOUT,

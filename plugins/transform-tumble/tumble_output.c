@@ -1,4 +1,4 @@
-/* tumble_output.c - the window documents (SEMANTICS.md section 5), built in
+/* tumble_output.c - the window documents (docs/semantics.md section 5), built in
  * buffers reused across calls and emitted in batches. */
 #include "tumble.h"
 

@@ -1,5 +1,5 @@
 /* tumble_plugin.c - the "tumble" transform: epoch-aligned tumbling windows
- * over session records (SEMANTICS.md section 5).  Descriptor, config and
+ * over session records (docs/semantics.md section 5).  Descriptor, config and
  * callbacks; windows live in tumble_windows.c, documents in tumble_output.c. */
 #include "tumble.h"
 

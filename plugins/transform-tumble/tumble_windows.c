@@ -1,5 +1,5 @@
 /* tumble_windows.c - the open tumbling windows, aligned to the epoch
- * (SEMANTICS.md section 5).  Windows are few (the watermark trails the data
+ * (docs/semantics.md section 5).  Windows are few (the watermark trails the data
  * by tens of seconds), so a sorted array is the right structure. */
 #include "tumble.h"
 

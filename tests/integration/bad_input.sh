@@ -3,7 +3,7 @@
 # value, truncated Avro, wrong magic byte, unknown schema id, bad zlib, bad
 # UTF-8, far-future and negative timestamps, null key, oversized.  Each goes
 # to the dead-letter topic with its reason and origin headers, is counted,
-# and the good events (SEMANTICS §7) give exactly the expected documents:
+# and the good events (docs/semantics.md §7) give exactly the expected documents:
 # the far-future event in particular does not drag the watermark forward.
 source tests/integration/common.bash
 source tests/integration/pipeline.bash
@@ -69,7 +69,7 @@ confluent.schema.ids = 1
 max.message.bytes = 10KiB" > "$T/analytics.ini"
 "$SH" run "$T/analytics.ini" 2> "$T/run.log"
 grep -E "dead_letters_total|decode_errors_total|late_events" "$T/run.log" || true
-check "good events give exactly SEMANTICS §7's documents" same_sorted "$T/out.jsonl" tests/data/worked-example.expected.jsonl
+check "good events give exactly docs/semantics.md §7's documents" same_sorted "$T/out.jsonl" tests/data/worked-example.expected.jsonl
 check "no event was late (the year-2100 event did not move the watermark)" bash -c "! grep -q 'late_events_total = [1-9]' '$T/run.log'"
 "$DUMP" "$BOOT" "$topic-dlq" > "$T/dlq.jsonl"
 cat "$T/dlq.jsonl"

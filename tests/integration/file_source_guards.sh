@@ -61,7 +61,7 @@ check "max_past = 30d: no document" test ! -s "$T/past-docs.jsonl"
 # a UTF-8 byte-order mark before the first event
 { printf '\xef\xbb\xbf'; cat tests/data/worked-example.jsonl; } > "$T/bom.jsonl"
 run "$T/bom.jsonl" "$T/bom-docs.jsonl" "$T/bom-dead.jsonl"
-check "leading BOM: SEMANTICS §7's documents, no dead letter" same_sorted "$T/bom-docs.jsonl" tests/data/worked-example.expected.jsonl
+check "leading BOM: docs/semantics.md §7's documents, no dead letter" same_sorted "$T/bom-docs.jsonl" tests/data/worked-example.expected.jsonl
 check "leading BOM: no dead-letter file" test ! -e "$T/bom-dead.jsonl"
 
 # dead letters that cannot be written

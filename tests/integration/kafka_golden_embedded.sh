@@ -1,6 +1,6 @@
 # The worked example through Kafka in one process with the embedded broker:
 # file -> Kafka topic (Avro, keyed by userid) -> Kafka source (bounded) ->
-# session -> filter -> tumble -> file.  Same eight documents as SEMANTICS §7.
+# session -> filter -> tumble -> file.  Same eight documents as docs/semantics.md §7.
 source tests/integration/common.bash
 
 for framing in confluent glue bare; do
@@ -41,6 +41,6 @@ inputs = checkouts, counts
 path = $T/out-$framing.jsonl
 INI
 "$SH" run "$T/k.ini"
-check "framing $framing: documents equal SEMANTICS §7" same_sorted "$T/out-$framing.jsonl" tests/data/worked-example.expected.jsonl
+check "framing $framing: documents equal docs/semantics.md §7" same_sorted "$T/out-$framing.jsonl" tests/data/worked-example.expected.jsonl
 done
 check "no dead letters" test ! -e "$T/dead.jsonl"

@@ -23,7 +23,7 @@ INI
 analytics_ini "$topic" "golden-$$" "" "$(file_sink "$T/out.jsonl")" > "$T/analytics.ini"
 "$SH" run "$T/produce.ini"
 "$SH" run "$T/analytics.ini"
-check "documents equal SEMANTICS §7 through real Kafka" same_sorted "$T/out.jsonl" tests/data/worked-example.expected.jsonl
+check "documents equal docs/semantics.md §7 through real Kafka" same_sorted "$T/out.jsonl" tests/data/worked-example.expected.jsonl
 # committed offsets: a second run of the same group reads nothing new
 "$SH" run "$T/analytics.ini" 2> "$T/second.log"
 check "second run with the same group emits no documents (offsets were committed)" test ! -s "$T/out.jsonl"

@@ -1,4 +1,4 @@
-# The worked example of SEMANTICS.md §7 through conf/replay.ini (file
+# The worked example of docs/semantics.md §7 through conf/replay.ini (file
 # source -> session -> filter -> tumble -> file sink) gives exactly its eight
 # documents, with deterministic ids.
 source tests/integration/common.bash
@@ -6,7 +6,7 @@ source tests/integration/common.bash
 INPUT=tests/data/worked-example.jsonl OUTPUT="$T/out.jsonl" DEAD_LETTERS="$T/dead.jsonl" "$SH" run conf/replay.ini
 cat "$T/out.jsonl"
 check "8 documents" test "$(wc -l < "$T/out.jsonl")" -eq 8
-check "documents equal SEMANTICS §7 (ids included)" same_sorted "$T/out.jsonl" tests/data/worked-example.expected.jsonl
+check "documents equal docs/semantics.md §7 (ids included)" same_sorted "$T/out.jsonl" tests/data/worked-example.expected.jsonl
 check "no dead letters" test ! -e "$T/dead.jsonl"
 # stdout by default
 INPUT=tests/data/worked-example.jsonl DEAD_LETTERS="$T/dead.jsonl" "$SH" run conf/replay.ini > "$T/stdout.jsonl"

@@ -1,4 +1,4 @@
-/* test_clickgen.c - the click generator against SEMANTICS.md §2: journeys,
+/* test_clickgen.c - the click generator against docs/semantics.md §2: journeys,
  * products, ids, sequence numbers, determinism, limits, clocks and pacing. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +16,7 @@
 
 const sh_plugin *streamhost_plugin_entry(uint32_t);
 
-/* --- the journey table of SEMANTICS.md §2, written out independently ---- */
+/* --- the journey table of docs/semantics.md §2, written out independently ---- */
 
 static const char *const pages[] = {"home_page", "product_catalog", "product_detail",
                                     "add_to_cart", "order", "order_checkout",

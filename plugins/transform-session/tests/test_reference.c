@@ -1,7 +1,7 @@
 /* test_reference.c - randomized end-to-end check of session -> filter ->
  * tumble against straightforward reference implementations.
  *
- * Generates click journeys as SEMANTICS.md section 2 describes (hundreds of
+ * Generates click journeys as docs/semantics.md section 2 describes (hundreds of
  * users, interleaved, think times including exactly 1000 and 1001 ms, users
  * coming back after short pauses), keys them onto 2-4 slots, and disorders
  * each slot's arrival order by up to 0, 3 or 20 seconds.  Within that bound
@@ -114,7 +114,7 @@ static int64_t think(void)
 
 static const char *pick(const char *const *opts, int n) { return opts[rnd_in(0, n - 1)]; }
 
-/* One journey, the random walk of SEMANTICS.md section 2.  Returns the time
+/* One journey, the random walk of docs/semantics.md section 2.  Returns the time
  * of its last event. */
 static int64_t gen_journey(gen *g, int u, int64_t t)
 {

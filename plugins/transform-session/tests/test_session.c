@@ -1,4 +1,4 @@
-/* test_session.c - the session transform against SEMANTICS.md sections 3, 4
+/* test_session.c - the session transform against docs/semantics.md sections 3, 4
  * and 7: merging, aggregates, watermarks, late data, held offsets, outputs. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,7 +28,7 @@ static void check_sess(const th_rec *r, int64_t user, int64_t count, int64_t che
     assert_int_equal(r->time, end - 1);
 }
 
-/* SEMANTICS.md section 7, in arrival order. */
+/* docs/semantics.md section 7, in arrival order. */
 static const ci_event worked_example[] = {
     {1000, 1001, "home_page", "N/A", 0, 0},
     {1200, 1001, "product_catalog", "N/A", 0, 1},

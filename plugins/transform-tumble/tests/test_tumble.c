@@ -1,4 +1,4 @@
-/* test_tumble.c - the tumble transform against SEMANTICS.md sections 5-7. */
+/* test_tumble.c - the tumble transform against docs/semantics.md sections 5-7. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -89,7 +89,7 @@ static void done(testhost *th)
 
 static sh_buf doc_buf;
 
-/* "index {json}" of an emitted record, as SEMANTICS.md writes documents. */
+/* "index {json}" of an emitted record, as docs/semantics.md writes documents. */
 static const char *doc(const th_rec *r)
 {
     sh_record rec = {.schema = r->schema, .values = r->values};
@@ -100,7 +100,7 @@ static const char *doc(const th_rec *r)
     return doc_buf.data;
 }
 
-/* SEMANTICS.md section 7: the four sessions, then the end of input. */
+/* docs/semantics.md section 7: the four sessions, then the end of input. */
 static void test_worked_example(void **unused)
 {
     testhost *th = tumble(NULL);

@@ -10,7 +10,7 @@ import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
 import org.apache.flink.util.Collector;
 
 /**
- * The 10 s tumbling aggregates of the reference job over the sessions (SEMANTICS.md
+ * The 10 s tumbling aggregates of the reference job over the sessions (docs/semantics.md
  * section 5): per window, sessions / sessions with a checkout / percent with a buy (its
  * UserSessionAggregates + UserSessionWindowFunction, keyed by eventKey, i.e. one key), and
  * per department and window, the sessions that visited it (its DepartmentsFlatMap,

@@ -7,7 +7,7 @@ import org.apache.flink.api.common.functions.MapFunction;
 
 /**
  * Documents as streamhost's file sink writes them, one JSON line each:
- * {"_index":INDEX,"_id":ID,"_source":{...}}, with the deterministic ids of SEMANTICS.md
+ * {"_index":INDEX,"_id":ID,"_source":{...}}, with the deterministic ids of docs/semantics.md
  * section 6 (userId-windowBeginTime, windowBeginTime, departmentName-windowBeginTime). The
  * reference let OpenSearch assign ids; they are added here so that the two document sets
  * compare one to one.

@@ -10,7 +10,7 @@ import org.apache.flink.util.Collector;
 /**
  * The per-user session step of the reference job (its UserAggregate and
  * UserAggWindowFunction): an incremental aggregate per session window, then the window's
- * bounds. Semantics as in the project's SEMANTICS.md section 4, with the deliberate
+ * bounds. Semantics as in the project's docs/semantics.md section 4, with the deliberate
  * differences of its section 8 taken our way: null event_type / product_type count as ""
  * (the original threw a NullPointerException), deptList is sorted (the original wrote a
  * HashSet in hash order).
