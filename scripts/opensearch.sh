@@ -35,11 +35,44 @@
 #                              2.19.x needs Java 17..23 (it relies on the SecurityManager)
 #   OPENSEARCH_JAVA_OPTS       extra JVM options, appended
 #   STREAMHOST_CACHE           cache root (default <repo>/.cache)
+#
+# Secured mode (OPENSEARCH_SECURITY=1, or scripts/opensearch-secure.sh): a
+# second, separate node that runs beside the plain one (its own distribution
+# copy, run dir, ports and pid file; the plain node is never touched) with the
+# security plugin org.opensearch.plugin:opensearch-security:<version>.0 (zip,
+# Maven Central; installed with bin/opensearch-plugin install --batch):
+#   - HTTPS and transport TLS with a CA and a node certificate made with
+#     openssl at each start (subjectAltName DNS:localhost only, so
+#     https://127.0.0.1:PORT is a host name mismatch);
+#   - internal users (bcrypt hashes from the plugin's own Hasher, passwords
+#     drawn at each start): admin (all_access); writer, whose role may only
+#     write the three clickstream indices named <prefix>*user_session_details,
+#     <prefix>*user_session_counts and <prefix>*departments_count and put index
+#     templates; reader, who may only read them;
+#   - the security index created from those files at first start
+#     (plugins.security.allow_default_init_securityindex).
+#   scripts/opensearch.sh env    (secured mode) shell assignments of the url,
+#                                the CA file and each user's name and password:
+#                                eval "$(scripts/opensearch-secure.sh env)"
+# Defaults in secured mode: OPENSEARCH_VERSION 2.19.4 (the newest 2.19 whose
+# security plugin is on Maven Central), OPENSEARCH_PORT 9250 (transport 9350),
+# OPENSEARCH_SECURE_PREFIX "secured-" (the index name prefix the writer's role
+# allows), cache dirs opensearch-secure/ and run/opensearch-secure/.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
+OS_SECURE=0
+[ "${OPENSEARCH_SECURITY:-0}" = 1 ] && OS_SECURE=1
+if [ "$OS_SECURE" = 1 ]; then
+    OPENSEARCH_VERSION="${OPENSEARCH_VERSION:-2.19.4}"
+    OPENSEARCH_PORT="${OPENSEARCH_PORT:-9250}"
+    OPENSEARCH_SECURE_PREFIX="${OPENSEARCH_SECURE_PREFIX:-secured-}"
+    OS_NAME=opensearch-secure
+else
+    OS_NAME=opensearch
+fi
 OPENSEARCH_VERSION="${OPENSEARCH_VERSION:-2.19.6}"
 OS_HOST="127.0.0.1"
 OPENSEARCH_PORT="${OPENSEARCH_PORT:-9200}"
@@ -54,19 +87,25 @@ OPENSEARCH_MODULES="${OPENSEARCH_MODULES-analysis-common lang-painless mapper-ex
 # (normally the cache root; see resolve_os_base).
 set_os_paths() {
     OS_BASE="$1"
-    OS_DIST="$OS_BASE/opensearch/$OPENSEARCH_VERSION"
+    OS_DIST="$OS_BASE/$OS_NAME/$OPENSEARCH_VERSION"
     OS_HOME="$OS_DIST/opensearch-$OPENSEARCH_VERSION"
-    ORUN="$OS_BASE/run/opensearch"
+    ORUN="$OS_BASE/run/$OS_NAME"
     OCONF="$ORUN/config"
     ODATA="$ORUN/data"
     OLOGS="$ORUN/logs"
     OPID="$ORUN/opensearch.pid"
     OLOG="$ORUN/opensearch.log" # the node's stdout/stderr (everything it logs)
     # in the command line of the launcher script and then of the JVM it execs
-    OMARK="$OS_BASE/opensearch/"
+    OMARK="$OS_BASE/$OS_NAME/"
+    OCERTS="$ORUN/certs"           # secured mode: CA and node certificate (ca.pem for clients)
+    OCREDS="$ORUN/credentials.env" # secured mode: the users' passwords (mode 600)
 }
 set_os_paths "$SH_CACHE"
-OS_URL="http://$OS_HOST:$OPENSEARCH_PORT"
+if [ "$OS_SECURE" = 1 ]; then
+    OS_URL="https://localhost:$OPENSEARCH_PORT"
+else
+    OS_URL="http://$OS_HOST:$OPENSEARCH_PORT"
+fi
 
 # Extra modules of the full distribution that the test zip lacks, assembled
 # from their Maven Central jars (the module zips are not published there):
@@ -86,9 +125,9 @@ fetch_dist() {
     t0="$(now_ms)"
     coord="org.opensearch.distribution.integ-test-zip:opensearch:$OPENSEARCH_VERSION:zip"
     log "fetching OpenSearch $OPENSEARCH_VERSION ($coord) with mvn"
-    mkdir -p "$OS_BASE/opensearch"
-    rm -rf "$OS_BASE/opensearch/.stage-"* # leftovers of failed fetches
-    stage="$OS_BASE/opensearch/.stage-$OPENSEARCH_VERSION.$$"
+    mkdir -p "$OS_BASE/$OS_NAME"
+    rm -rf "$OS_BASE/$OS_NAME/.stage-"* # leftovers of failed fetches
+    stage="$OS_BASE/$OS_NAME/.stage-$OPENSEARCH_VERSION.$$"
     mvn_copy_artifact "$stage" "$stage/dl" "$coord"
     local zip="$stage/dl/opensearch-$OPENSEARCH_VERSION.zip"
     [ -f "$zip" ] || die "mvn finished but $zip is missing (see $stage/mvn.log)"
@@ -222,9 +261,42 @@ ensure_modules() {
     [ -z "$added" ] || log "modules ready ($(cd "$OS_HOME/modules" && echo *)) in $(elapsed "$t0")"
 }
 
+# install_security_plugin: secured mode only, into this mode's own copy of
+# the distribution.  The plugin's default config files are kept beside it as
+# the base of each start's config (security-config/).
+install_security_plugin() {
+    [ "$OS_SECURE" = 1 ] || return 0
+    [ -f "$OS_HOME/plugins/opensearch-security/plugin-descriptor.properties" ] &&
+        [ -f "$OS_DIST/security-config/config.yml" ] && return 0
+    local coord stage jhome t0
+    t0="$(now_ms)"
+    coord="org.opensearch.plugin:opensearch-security:$OPENSEARCH_VERSION.0:zip"
+    log "fetching the security plugin ($coord) with mvn"
+    rm -rf "$OS_DIST/.security-"*
+    stage="$OS_DIST/.security-$$"
+    mvn_copy_artifact "$stage" "$stage/dl" "$coord"
+    jhome="$(java_home_of "$(os_java)")"
+    rm -rf "$OS_HOME/plugins/opensearch-security"
+    cp -r "$OS_HOME/config" "$stage/config"
+    if ! OPENSEARCH_JAVA_HOME="$jhome" OPENSEARCH_PATH_CONF="$stage/config" \
+        "$OS_HOME/bin/opensearch-plugin" install --batch \
+        "file:$stage/dl/opensearch-security-$OPENSEARCH_VERSION.0.zip" >"$stage/install.log" 2>&1; then
+        show_log_tail "$stage/install.log"
+        die "bin/opensearch-plugin install of the security plugin failed (log: $stage/install.log)"
+    fi
+    chmod -R a+rX "$OS_HOME/plugins"
+    chmod a+rx "$OS_HOME/plugins/opensearch-security/tools/"*.sh
+    rm -rf "$OS_DIST/security-config"
+    mv "$stage/config/opensearch-security" "$OS_DIST/security-config"
+    chmod -R a+rX "$OS_DIST/security-config"
+    rm -rf "$stage"
+    log "security plugin $OPENSEARCH_VERSION.0 installed in $(elapsed "$t0")"
+}
+
 cmd_fetch() {
     fetch_dist
     ensure_modules
+    install_security_plugin
 }
 
 os_java() {
@@ -268,6 +340,162 @@ EOF
 -Djava.util.concurrent.ForkJoinPool.common.threadFactory=org.opensearch.secure_sm.SecuredForkJoinWorkerThreadFactory
 EOF
     cp "$OS_HOME/config/log4j2.properties" "$OCONF/log4j2.properties"
+    if [ "$OS_SECURE" = 1 ]; then
+        write_security_config
+    fi
+}
+
+# make_certs: a CA and the node's certificate (DNS:localhost only), each start.
+make_certs() {
+    need_cmd openssl "apt-get install openssl"
+    rm -rf "${OCERTS:?}"
+    mkdir -p "$OCERTS"
+    (
+        cd "$OCERTS"
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout ca-key.pem -out ca.pem -days 30 \
+            -subj "/O=streamhost/OU=test/CN=streamhost test CA" \
+            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+        openssl req -newkey rsa:2048 -nodes -keyout node-key.pem -out node.csr \
+            -subj "/O=streamhost/OU=node/CN=localhost"
+        printf '%s\n' "subjectAltName=DNS:localhost" "basicConstraints=CA:FALSE" \
+            "keyUsage=critical,digitalSignature,keyEncipherment" \
+            "extendedKeyUsage=serverAuth,clientAuth" >node.ext
+        openssl x509 -req -in node.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
+            -out node.pem -days 30 -extfile node.ext
+        rm -f node.csr node.ext ca.srl
+        chmod 644 ca.pem
+    ) >"$ORUN/certs.log" 2>&1 || {
+        show_log_tail "$ORUN/certs.log"
+        die "openssl could not make the certificates (log: $ORUN/certs.log)"
+    }
+}
+
+# new_credentials: a password per user, drawn at each start with a clean
+# data dir (the security index is made from the files only then).
+new_credentials() {
+    local u
+    (
+        umask 077
+        {
+            echo "# written by scripts/opensearch.sh (secured mode) at start: the users' passwords"
+            for u in ADMIN WRITER READER; do
+                echo "OPENSEARCH_${u}_PASSWORD=$(openssl rand -hex 12)"
+            done
+        } >"$OCREDS"
+    )
+}
+
+# bcrypt_of VAR: the plugin's own Hasher reads the password from the
+# environment variable VAR (so it is never on a command line).
+bcrypt_of() {
+    OPENSEARCH_JAVA_HOME="$OS_JHOME" "$OS_HOME/plugins/opensearch-security/tools/hash.sh" \
+        -env "$1" 2>/dev/null | grep '^\$2' | tail -n1
+}
+
+write_security_config() {
+    local sec="$OCONF/opensearch-security" p="$OPENSEARCH_SECURE_PREFIX" i u h var pats=""
+    make_certs
+    cp "$OCERTS/ca.pem" "$OCERTS/node.pem" "$OCERTS/node-key.pem" "$OCONF/"
+    if [ "${OPENSEARCH_KEEP_DATA:-0}" != 1 ] || [ ! -f "$OCREDS" ]; then
+        new_credentials
+    fi
+    cat >>"$OCONF/opensearch.yml" <<EOF
+# secured mode: the security plugin, TLS on HTTP and transport
+plugins.security.ssl.transport.pemcert_filepath: node.pem
+plugins.security.ssl.transport.pemkey_filepath: node-key.pem
+plugins.security.ssl.transport.pemtrustedcas_filepath: ca.pem
+plugins.security.ssl.transport.enforce_hostname_verification: false
+plugins.security.ssl.http.enabled: true
+plugins.security.ssl.http.pemcert_filepath: node.pem
+plugins.security.ssl.http.pemkey_filepath: node-key.pem
+plugins.security.ssl.http.pemtrustedcas_filepath: ca.pem
+plugins.security.allow_default_init_securityindex: true
+plugins.security.nodes_dn: ["CN=localhost,OU=node,O=streamhost"]
+plugins.security.audit.type: noop
+plugins.security.restapi.roles_enabled: ["all_access"]
+plugins.security.system_indices.enabled: true
+EOF
+    cp -r "$OS_DIST/security-config" "$sec"
+    for i in user_session_details user_session_counts departments_count; do
+        pats="$pats\"$p*$i\", "
+    done
+    pats="[${pats%, }]"
+    cat >"$sec/config.yml" <<'EOF'
+# generated by scripts/opensearch.sh (secured mode): HTTP basic auth against
+# the internal users, nothing anonymous
+_meta:
+  type: "config"
+  config_version: 2
+config:
+  dynamic:
+    http:
+      anonymous_auth_enabled: false
+    authc:
+      basic_internal_auth_domain:
+        http_enabled: true
+        transport_enabled: true
+        order: 0
+        http_authenticator:
+          type: basic
+          challenge: true
+        authentication_backend:
+          type: intern
+EOF
+    cat >"$sec/roles.yml" <<EOF
+# generated by scripts/opensearch.sh (secured mode)
+_meta:
+  type: "roles"
+  config_version: 2
+# writes the three clickstream indices (and creates them), puts index
+# templates; nothing else.  (Template permissions are cluster-wide in the
+# security plugin: they cannot be narrowed to template names.)
+streamhost_writer:
+  cluster_permissions:
+    - "indices:data/write/bulk"
+    - "indices:admin/index_template/put"
+  index_permissions:
+    - index_patterns: $pats
+      allowed_actions:
+        - "indices:data/write/index"
+        - "indices:data/write/bulk*"
+        - "indices:admin/create"
+        - "indices:admin/mapping/put"
+# reads them, writes nothing
+streamhost_reader:
+  cluster_permissions: []
+  index_permissions:
+    - index_patterns: $pats
+      allowed_actions:
+        - "read"
+EOF
+    cat >"$sec/roles_mapping.yml" <<'EOF'
+# generated by scripts/opensearch.sh (secured mode)
+_meta:
+  type: "rolesmapping"
+  config_version: 2
+all_access:
+  users: ["admin"]
+streamhost_writer:
+  users: ["writer"]
+streamhost_reader:
+  users: ["reader"]
+EOF
+    {
+        echo "# generated by scripts/opensearch.sh (secured mode); passwords in $OCREDS"
+        echo "_meta:"
+        echo "  type: \"internalusers\""
+        echo "  config_version: 2"
+        for u in admin writer reader; do
+            var="OPENSEARCH_$(echo "$u" | tr '[:lower:]' '[:upper:]')_PASSWORD"
+            # shellcheck disable=SC1090
+            h="$(set -a && . "$OCREDS" && bcrypt_of "$var")"
+            [ -n "$h" ] || die "the security plugin's tools/hash.sh gave no bcrypt hash for user $u"
+            echo "$u:"
+            echo "  hash: \"$h\""
+            echo "  reserved: false"
+        done
+    } >"$sec/internal_users.yml"
+    chmod 600 "$sec/internal_users.yml" "$OCONF/node-key.pem"
 }
 
 # resolve_os_base: as root, the node's user must reach the cache dir.  When a
@@ -313,8 +541,34 @@ as_node_user() {
 }
 
 healthy() {
+    if [ "$OS_SECURE" = 1 ]; then
+        [ -f "$OCREDS" ] && [ -f "$OCERTS/ca.pem" ] || return 1
+        # the admin's password through curl's config on stdin, never on a command line
+        (
+            # shellcheck disable=SC1090
+            . "$OCREDS"
+            printf 'user = "admin:%s"\n' "$OPENSEARCH_ADMIN_PASSWORD" |
+                curl -fsS -m 5 --config - --cacert "$OCERTS/ca.pem" \
+                    "$OS_URL/_cluster/health?wait_for_status=yellow&timeout=3s" 2>/dev/null
+        ) | grep -Eq '"status":"(green|yellow)"'
+        return
+    fi
     curl -fsS -m 5 "$OS_URL/_cluster/health?wait_for_status=yellow&timeout=3s" 2>/dev/null |
         grep -Eq '"status":"(green|yellow)"'
+}
+
+# env (secured mode): what a client needs, as shell assignments.
+cmd_env() {
+    [ "$OS_SECURE" = 1 ] || die "env is for the secured mode (OPENSEARCH_SECURITY=1)"
+    [ -f "$OCREDS" ] || die "no credentials yet: start the secured node first"
+    # shellcheck disable=SC1090
+    . "$OCREDS"
+    printf 'OPENSEARCH_SECURE_URL=%q\n' "$OS_URL"
+    printf 'OPENSEARCH_SECURE_CA=%q\n' "$OCERTS/ca.pem"
+    printf 'OPENSEARCH_SECURE_PREFIX=%q\n' "$OPENSEARCH_SECURE_PREFIX"
+    printf 'OPENSEARCH_ADMIN_USER=admin\nOPENSEARCH_ADMIN_PASSWORD=%q\n' "$OPENSEARCH_ADMIN_PASSWORD"
+    printf 'OPENSEARCH_WRITER_USER=writer\nOPENSEARCH_WRITER_PASSWORD=%q\n' "$OPENSEARCH_WRITER_PASSWORD"
+    printf 'OPENSEARCH_READER_USER=reader\nOPENSEARCH_READER_PASSWORD=%q\n' "$OPENSEARCH_READER_PASSWORD"
 }
 
 cmd_status() {
@@ -356,6 +610,7 @@ cmd_start() {
         cmd_fetch
         java="$(os_java)"
         jhome="$(java_home_of "$java")"
+        OS_JHOME="$jhome"
         if [ "$OS_RELOCATED" = 1 ]; then
             log "user $OPENSEARCH_USER cannot enter $SH_CACHE, so OpenSearch lives in $OS_BASE"
         fi
@@ -440,6 +695,7 @@ main() {
     status) cmd_status ;;
     logs) cmd_logs "$@" ;;
     url) echo "$OS_URL" ;;
+    env) cmd_env ;;
     -h | --help | help) usage ;;
     *)
         usage >&2
