@@ -12,6 +12,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "watchdog.h"
+#include "ownership.h"
 
 #include <stdio.h>
 #include <stdlib.h>

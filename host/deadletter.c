@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "streamhost/record_json.h"
+#include "settings.h"
 
 static rd_kafka_t *dlq_rk;
 static rd_kafka_topic_t *dlq_topic;
@@ -40,15 +41,6 @@ static volatile int dlq_broken; /* fail: the writer failed; nothing more is comm
 static uint64_t dlq_lost;      /* log: dead letters lost so far */
 static pipeline *dlq_pl;
 
-static const char *host_setting(pipeline *pl, const char *key)
-{
-    static const sh_plugin host_desc = {.name = "streamhost", .config = sh_host_config};
-    instance tmp;
-    memset(&tmp, 0, sizeof tmp);
-    tmp.p = &host_desc;
-    tmp.sec = pl->cfg ? config_section(pl->cfg, SEC_HOST, NULL) : NULL;
-    return inst_cfg(&tmp, key, NULL);
-}
 
 /* A dead letter could not be kept.  fail: the pipeline stops (exit 1) and
  * commits nothing more; log: it is counted and the run goes on. */

@@ -15,7 +15,7 @@
  *                   goes on: an explicit choice to lose those records. */
 #ifndef SH_DEADLETTER_H
 #define SH_DEADLETTER_H
-#include "pipeline.h"
+#include "instance.h"
 
 /* Opens the output named by the pipeline's [streamhost] settings.  0 ok, -1
  * when the run must not start (logged). */

@@ -7,9 +7,13 @@
  * exchange group moves the owner's merge state the way a rebalance of the
  * source group moves its windows. */
 #include "exchange.h"
+#include "clock.h"
 #include "kafka.h"
 #include "log.h"
 #include "watchdog.h"
+#include "ownership.h"
+#include "pipeline.h"
+#include "settings.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -422,14 +426,13 @@ static long poll_one(struct exchange *x, size_t max, int timeout_ms)
     return x->failed || rc != SH_OK ? -1 : (long)k;
 }
 
-static int64_t now_ms(void);
 
 /* Every 2 s: the topic still exists with its partition count.  A deleted
  * topic would otherwise show only as deliveries timing out minutes later
  * (or as a topic the broker re-creates with its default partitions). */
 static int still_there(struct exchange *x)
 {
-    int64_t now = now_ms();
+    int64_t now = sh_mono_ms();
     if (now - x->last_check < 2000)
         return 1;
     x->last_check = now;
@@ -495,7 +498,6 @@ int exchange_flush(pipeline *pl, int timeout_ms)
     return 0;
 }
 
-static int64_t now_ms(void) { return sh_host_services.mono_ms(NULL); }
 
 /* Does the owner still hold windows read from its exchange partitions
  * (held() below INT64_MAX there)?  A finished process keeps merging until
@@ -576,7 +578,7 @@ static int own_done(struct exchange *x)
 
 int exchange_drain(pipeline *pl, int64_t timeout_ms, void (*commit)(pipeline *pl))
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = sh_mono_ms() + timeout_ms;
     if (exchange_flush(pl, (int)timeout_ms) != 0)
         return -1;
     for (size_t i = 0; i < pl->nexchanges; i++) {
@@ -585,7 +587,7 @@ int exchange_drain(pipeline *pl, int64_t timeout_ms, void (*commit)(pipeline *pl
             continue;
         int64_t next_check = 0;
         for (;;) {
-            if (now_ms() > deadline || pl->stop_requested > 1) {
+            if (sh_mono_ms() > deadline || pl->stop_requested > 1) {
                 sh_log(SH_LOG_WARN, x->owner->name,
                        "exchange %s: not merged to its end within %lld ms (a process of the group stopped before "
                        "sending its last partials?); what is not merged here is merged by the partitions' next owner",
@@ -594,9 +596,9 @@ int exchange_drain(pipeline *pl, int64_t timeout_ms, void (*commit)(pipeline *pl
             }
             if (!still_there(x) || poll_one(x, 10000, 20) < 0)
                 return -1;
-            if (now_ms() < next_check)
+            if (sh_mono_ms() < next_check)
                 continue;
-            next_check = now_ms() + 200;
+            next_check = sh_mono_ms() + 200;
             /* commit what is merged, so that the others see it as done */
             commit(pl);
             if (pl->failed)

@@ -5,7 +5,7 @@
  * into the pipeline's commits like any other input and output. */
 #ifndef SH_EXCHANGE_H
 #define SH_EXCHANGE_H
-#include "pipeline.h"
+#include "instance.h"
 #include <stdio.h>
 
 /* sh_host.exchange_open / exchange_send for instance `in`. */

@@ -14,6 +14,7 @@
  *     idle and stalled clients: a real client sends its request at once.
  * MHD's own error lines go through the host's log (see mhd_log). */
 #include "http_metrics.h"
+#include "clock.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -218,9 +219,7 @@ void http_metrics_render(pipeline *pl, sh_buf *b)
     metrics_unlock();
     if (pl) {
         /* watermarks of every component, and their lag behind the wall clock */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        int64_t now = sh_wall_ms();
         family(b, "watermark_seconds", "gauge",
                "output event-time watermark of the component: no record at or before it is emitted any more "
                "(seconds since the epoch)");

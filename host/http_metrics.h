@@ -2,7 +2,7 @@
  * loopback port, served by libmicrohttpd in its own thread. */
 #ifndef SH_HTTP_METRICS_H
 #define SH_HTTP_METRICS_H
-#include "pipeline.h"
+#include "instance.h"
 #include "streamhost/record_json.h"
 
 /* Starts the server on pl->metrics_port (0: does nothing).  -1 on failure. */

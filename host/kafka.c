@@ -1,6 +1,7 @@
 /* kafka.c - shared Kafka client configuration and the embedded broker. */
 #define _GNU_SOURCE /* strcasestr */
 #include "kafka.h"
+#include "clock.h"
 #include "cfgvalue.h"
 #include "http_metrics.h"
 #include "log.h"
@@ -34,13 +35,6 @@ static int sec_reported, sec_failed;      /* the one line is out; the run failed
 static int64_t sec_since;                 /* first failure that may pass (monotonic ms) */
 static char sec_cause[768];
 static char sec_x509[128]; /* OpenSSL's reason for the last certificate refused */
-
-static int64_t sec_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* 0: not a security failure; 1: one that may pass; 2: a definite refusal. */
 static int sec_classify(rd_kafka_resp_err_t err, const char *text, const char **what, const char **hint)
@@ -146,7 +140,7 @@ int kafka_security_error(const char *who, rd_kafka_t *rk, rd_kafka_resp_err_t er
     if (strncmp(text, "[thrd:", 6) == 0 && strstr(text, "]: ")) /* librdkafka's log prefix */
         text = strstr(text, "]: ") + 3;
     pthread_mutex_lock(&sec_mu);
-    int64_t now = sec_now_ms();
+    int64_t now = sh_mono_ms();
     http_metrics_set_ready(0);
     if (!sec_reported) {
         sec_reported = 1;

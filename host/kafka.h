@@ -4,7 +4,7 @@
  * mock cluster once per process. */
 #ifndef SH_KAFKA_H
 #define SH_KAFKA_H
-#include "pipeline.h"
+#include "instance.h"
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 

@@ -7,6 +7,8 @@
 #include "metrics.h"
 #include "pipeline.h"
 #include "scaffold.h"
+#include "pipeline_build.h"
+#include "settings.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "watchdog.h"
+#include "commits.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,8 +8,11 @@
 #include "kafka.h"
 #include "log.h"
 #include "pipeline.h"
+#include "clock.h"
 #include "progress.h"
 #include "watchdog.h"
+#include "commits.h"
+#include "services.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,25 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 /* Sleeps `ms`, waking early when a stop is requested. */
 static void sleep_unless_stopped(pipeline *pl, int64_t ms)
 {
     for (int64_t left = ms; left > 0 && !pl->stop_requested; left -= 20)
-        sleep_ms(left < 20 ? left : 20);
+        sh_sleep_ms(left < 20 ? left : 20);
 }
 
 void pipeline_request_stop(pipeline *pl) { pl->stop_requested = 1; }
@@ -252,7 +241,7 @@ int flush_sinks(pipeline *pl, int final, int64_t timeout_ms)
 {
     int64_t deadline = watchdog_deadline();
     if (deadline == INT64_MAX)
-        deadline = mono_ms() + timeout_ms;
+        deadline = sh_mono_ms() + timeout_ms;
     for (;;) {
         int pending = 0;
         for (size_t i = 0; i < pl->ninsts; i++) {
@@ -273,13 +262,13 @@ int flush_sinks(pipeline *pl, int final, int64_t timeout_ms)
             return 0;
         if (pl->failed)
             return -1;
-        if (mono_ms() >= deadline) {
+        if (sh_mono_ms() >= deadline) {
             LOG_ERROR("sinks did not finish flushing within %lld ms; uncommitted input will be re-read on the next start",
                       (long long)timeout_ms);
             return -1;
         }
         tick_all(pl);
-        sleep_ms(10);
+        sh_sleep_ms(10);
     }
 }
 
@@ -331,13 +320,13 @@ int pipeline_run(pipeline *pl)
     http_metrics_set_ready(1);
     progress_start(pl);
     pl->running = 1;
-    int64_t now = mono_ms();
+    int64_t now = sh_mono_ms();
     int64_t next_tick = now + pl->tick_ms, next_commit = now + pl->commit_interval_ms;
     size_t nsources = 0;
     for (size_t i = 0; i < pl->ninsts; i++)
         nsources += pl->insts[i]->kind == SH_SOURCE;
     int all_done = 0;
-    int64_t rate_start = mono_ms();
+    int64_t rate_start = sh_mono_ms();
     uint64_t rate_count = 0;
     size_t batch = (size_t)pl->batch_size;
     if (pl->rate_limit > 0 && (size_t)(pl->rate_limit / 20) < batch)
@@ -375,15 +364,15 @@ int pipeline_run(pipeline *pl)
                 }
             }
         } else {
-            sleep_ms(5);
+            sh_sleep_ms(5);
         }
         /* exchanges (internal topics): deliver what other processes wrote */
         if (pl->nexchanges && !pl->failed && exchange_poll(pl, batch) < 0)
             pl->failed = 1;
         if (pl->rate_limit > 0) { /* throttle: sleep off what ran ahead of the rate */
-            int64_t ahead = (int64_t)(rate_count * 1000 / (uint64_t)pl->rate_limit) - (mono_ms() - rate_start);
+            int64_t ahead = (int64_t)(rate_count * 1000 / (uint64_t)pl->rate_limit) - (sh_mono_ms() - rate_start);
             if (ahead > 0)
-                sleep_ms(ahead > 100 ? 100 : ahead);
+                sh_sleep_ms(ahead > 100 ? 100 : ahead);
         }
         size_t done = 0;
         for (size_t i = 0; i < pl->ninsts; i++)
@@ -392,7 +381,7 @@ int pipeline_run(pipeline *pl)
             all_done = 1;
             break;
         }
-        now = mono_ms();
+        now = sh_mono_ms();
         if (now >= next_tick) {
             tick_all(pl);
             progress_update(pl, 0);

@@ -3,6 +3,7 @@
  * until the first window closes, what the pipeline waits for (see
  * progress_wait_text); plain log lines when stderr is not a terminal. */
 #include "progress.h"
+#include "clock.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -22,20 +23,6 @@ static int64_t first_in[MAXC]; /* wall ms when the component's first record came
 static int64_t wm_sample[MAXC], wm_sample_at[MAXC];
 static double wm_speed[MAXC];
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void clear_line(void)
 {
     if (line_shown) {
@@ -49,7 +36,7 @@ void progress_start(pipeline *pl)
     tty = pl->progress == 2 || (pl->progress == 1 && isatty(STDERR_FILENO));
     if (pl->progress == 0)
         tty = 0;
-    t0 = last_t = last_log = now_s();
+    t0 = last_t = last_log = sh_mono_s();
     memset(last_count, 0, sizeof last_count);
     memset(first_in, 0, sizeof first_in);
     memset(wm_sample_at, 0, sizeof wm_sample_at);
@@ -145,7 +132,7 @@ static void wait_segment(pipeline *pl, char *buf, size_t n)
         instance *in = pl->insts[i];
         if (in->kind != SH_TRANSFORM || !in->p || !in->p->watermark || !in->m_out || in->m_out->counter > 0)
             continue;
-        progress_wait_text(buf, n, in->name, in->out_wm, wall_ms(), first_in[i], wm_speed[i],
+        progress_wait_text(buf, n, in->name, in->out_wm, sh_wall_ms(), first_in[i], wm_speed[i],
                            fed_by_sources(in, 0));
         if (buf[0])
             return;
@@ -155,7 +142,7 @@ static void wait_segment(pipeline *pl, char *buf, size_t n)
 /* Per tick: when records first came in, and how fast watermarks move. */
 static void observe(pipeline *pl)
 {
-    int64_t now = wall_ms();
+    int64_t now = sh_wall_ms();
     for (size_t i = 0; i < pl->ninsts && i < MAXC; i++) {
         instance *in = pl->insts[i];
         if (!first_in[i] && in->m_in && in->m_in->counter > 0)
@@ -193,7 +180,7 @@ void progress_update(pipeline *pl, int final)
     if (pl->progress == 0)
         return;
     observe(pl);
-    double t = now_s();
+    double t = sh_mono_s();
     if (!final && t - last_t < (tty ? 0.5 : 1.0))
         return;
     double dt = t - last_t > 0 ? t - last_t : 1;
@@ -249,7 +236,7 @@ void progress_summary(pipeline *pl)
 {
     clear_line();
     sh_log_before_write = NULL;
-    double el = now_s() - t0;
+    double el = sh_mono_s() - t0;
     LOG_INFO("summary after %.1f s:", el);
     for (size_t i = 0; i < pl->ninsts; i++) {
         instance *in = pl->insts[i];

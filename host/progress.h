@@ -2,7 +2,7 @@
  * (otherwise) and the summary printed at exit. */
 #ifndef SH_PROGRESS_H
 #define SH_PROGRESS_H
-#include "pipeline.h"
+#include "instance.h"
 void progress_start(pipeline *pl);
 /* Called about every tick; `final` forces a last update. */
 void progress_update(pipeline *pl, int final);

@@ -1,10 +1,13 @@
 /* services.c - the host-services table (sh_host) every plugin receives. */
 #include "cfgvalue.h"
+#include "clock.h"
 #include "deadletter.h"
 #include "exchange.h"
 #include "log.h"
 #include "pipeline.h"
 #include "watchdog.h"
+#include "ownership.h"
+#include "settings.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -80,26 +83,19 @@ static void svc_observe(sh_ctx *ctx, sh_histogram *h, double v)
     metrics_observe((metric *)h, v);
 }
 
-static int64_t clock_ms(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The test kit's fixed clock (th_set_now): both clocks read it when set. */
 int64_t sh_test_clock_ms;
 
 static int64_t svc_now(sh_ctx *ctx)
 {
     (void)ctx;
-    return sh_test_clock_ms ? sh_test_clock_ms : clock_ms(CLOCK_REALTIME);
+    return sh_test_clock_ms ? sh_test_clock_ms : sh_wall_ms();
 }
 
 static int64_t svc_mono(sh_ctx *ctx)
 {
     (void)ctx;
-    return sh_test_clock_ms ? sh_test_clock_ms : clock_ms(CLOCK_MONOTONIC);
+    return sh_test_clock_ms ? sh_test_clock_ms : sh_mono_ms();
 }
 
 /* A plugin reads only the keys its table (sh_plugin.config) declares, plus

@@ -4,6 +4,7 @@
  * a mutex: the run loop takes it twice per callback (a few times per batch,
  * uncontended), the watchdog 20 times a second. */
 #include "watchdog.h"
+#include "clock.h"
 #include "log.h"
 
 #include <pthread.h>
@@ -34,13 +35,6 @@ static struct {
     struct wd_frame stack[WD_MAX_DEPTH];
     size_t depth;
 } wd = {.mu = PTHREAD_MUTEX_INITIALIZER, .deadline = INT64_MAX};
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void arm_locked(const char *why, int64_t now)
 {
@@ -81,7 +75,7 @@ static void *wd_main(void *arg)
     (void)arg;
     pthread_mutex_lock(&wd.mu);
     while (!wd.quit) {
-        int64_t now = mono_ms();
+        int64_t now = sh_mono_ms();
         if (!wd.armed && __atomic_load_n(&wd.pl->stop_requested, __ATOMIC_RELAXED))
             arm_locked("the stop request", now);
         if (wd.armed && wd.depth > 0) {
@@ -158,7 +152,7 @@ void watchdog_stop(void)
 void watchdog_arm(const char *why)
 {
     pthread_mutex_lock(&wd.mu);
-    arm_locked(why, mono_ms());
+    arm_locked(why, sh_mono_ms());
     pthread_mutex_unlock(&wd.mu);
 }
 
@@ -187,7 +181,7 @@ int watchdog_is_running(void)
 
 void watchdog_enter(const instance *in, const char *cb)
 {
-    int64_t now = mono_ms();
+    int64_t now = sh_mono_ms();
     pthread_mutex_lock(&wd.mu);
     if (wd.depth < WD_MAX_DEPTH)
         wd.stack[wd.depth] = (struct wd_frame){in, cb, now};

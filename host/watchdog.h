@@ -17,7 +17,7 @@
  * them one after another), so the state is process-wide. */
 #ifndef SH_WATCHDOG_H
 #define SH_WATCHDOG_H
-#include "pipeline.h"
+#include "instance.h"
 
 /* How long a callback may still run after the deadline: long enough for a
  * well-behaved call that is near its own timeout (a final flush() waits

@@ -21,6 +21,8 @@
 #include "../host/metrics.h"
 #include "../host/pipeline.h"
 #include "../host/watchdog.h"
+#include "../host/pipeline_build.h"
+#include "../host/services.h"
 
 #include <stdio.h>
 #include <stdlib.h>

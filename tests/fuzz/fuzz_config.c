@@ -8,6 +8,7 @@
 #include "config.h"
 #include "log.h"
 #include "pipeline.h"
+#include "pipeline_build.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -18,6 +18,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
+#include "pipeline_build.h"
+#include "settings.h"
 
 /* Builds a pipeline from text; returns it (or NULL) and leaves *cfgp set. */
 static pipeline *build(const char *text, sh_config **cfgp)

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
+#include "pipeline_build.h"
 
 /* A pipeline with only what the dead-letter writer reads: [streamhost]
  * settings and one slot. */

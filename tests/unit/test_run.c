@@ -20,6 +20,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
+#include "pipeline_build.h"
 
 static int run_text(const char *text)
 {
