@@ -164,6 +164,7 @@ static void on_item(void *arg, size_t i, int status, const char *type, const cha
     }
     char why[640];
     snprintf(why, sizeof why, "opensearch_rejected: %d %s: %s", status, type, reason);
+    os_redact_secrets(&w->s->cfg, why, sizeof why);
     dead_letter_doc(w->s, w->b, d, why);
 }
 
@@ -251,23 +252,23 @@ void os_delivery_complete(os_sink *s, os_request *rq, CURLcode cc, long status)
     if (!b)
         return;
     os_batch_account(s, b);
-    char why[400];
+    char why[480];
     if (cc != CURLE_OK) {
-        snprintf(why, sizeof why, "%s", rq->errbuf[0] ? rq->errbuf : curl_easy_strerror(cc));
+        os_failure_why(s, rq, cc, 0, why, sizeof why);
         fail_request(s, b, 0, why, 0);
     } else if (status == 413) {
         split_batch(s, b);
     } else if (status >= 200 && status < 300) {
         complete_items(s, rq, b);
     } else {
-        char sum[300];
-        os_error_summary(rq->resp.data, rq->resp.len, sum, sizeof sum);
+        char cause[400];
+        os_failure_why(s, rq, cc, status, cause, sizeof cause);
         int64_t earliest = os_retry_after_hold(s, rq, status);
         if (earliest)
-            snprintf(why, sizeof why, "HTTP %ld %s; waiting %.1f s as the cluster asked (Retry-After)",
-                     status, sum, (double)rq->retry_after_ms / 1000.0);
+            snprintf(why, sizeof why, "%s; waiting %.1f s as the cluster asked (Retry-After)",
+                     cause, (double)rq->retry_after_ms / 1000.0);
         else
-            snprintf(why, sizeof why, "HTTP %ld %s", status, sum);
+            snprintf(why, sizeof why, "%s", cause);
         fail_request(s, b, status, why, earliest);
     }
 }

@@ -74,20 +74,14 @@ void os_template_complete(os_sink *s, os_request *rq, CURLcode cc, long status)
 {
     os_template *t = &s->templates[rq->template_idx];
     const char *name = t->path + strlen("/_index_template/");
-    char why[400];
+    char why[480];
     if (cc == CURLE_OK && status >= 200 && status < 300) {
         t->state = OS_TPL_DONE;
         os_note_success(s);
         s->host->log(s->ctx, SH_LOG_DEBUG, "index template %s installed", name);
         return;
     }
-    if (cc != CURLE_OK)
-        snprintf(why, sizeof why, "%s", rq->errbuf[0] ? rq->errbuf : curl_easy_strerror(cc));
-    else {
-        char sum[300];
-        os_error_summary(rq->resp.data, rq->resp.len, sum, sizeof sum);
-        snprintf(why, sizeof why, "HTTP %ld %s", status, sum);
-    }
+    os_failure_why(s, rq, cc, cc == CURLE_OK ? status : 0, why, sizeof why);
     /* Unreachable, overloaded or not yet authenticated: documents would fail
      * the same way, so they wait for the templates. */
     int transient = cc != CURLE_OK || status == 401 || status == 408 || status == 429 || status >= 500;
@@ -111,17 +105,25 @@ void os_template_complete(os_sink *s, os_request *rq, CURLcode cc, long status)
      * cluster) or out of attempts: write documents anyway, as Logstash does,
      * and say what the operator should do. */
     t->state = OS_TPL_GAVE_UP;
+    /* One line for the templates, not one each: they fail alike. */
+    if (s->templates_gave_up_logged) {
+        s->host->log(s->ctx, SH_LOG_DEBUG, "index template %s not installed either: %s", name, why);
+        return;
+    }
+    s->templates_gave_up_logged = 1;
+    /* the cause already logged (os_note_failure) is not repeated */
+    int said = s->fail_logged && strcmp(why, s->fail_logged_why) == 0;
     if (transient)
         s->host->log(s->ctx, SH_LOG_ERROR,
-                     "index template %s not installed after %u attempts (retry.max_attempts): "
-                     "%s; documents are written anyway, so a new index gets dynamic mappings",
-                     name, t->attempts, why);
+                     "index templates for %s* not installed after %u attempts (retry.max_attempts)"
+                     ": %s; documents are written anyway, so a new index gets dynamic mappings",
+                     s->cfg.index_prefix, t->attempts, said ? "the failure logged above" : why);
     else
         s->host->log(s->ctx, SH_LOG_ERROR,
-                     "index template %s refused: %s; documents are written anyway, so a new "
-                     "index gets dynamic mappings. Grant the index-template permission, or "
-                     "install the mappings yourself and set templates = false",
-                     name, why);
+                     "index templates for %s* refused: %s; documents are written anyway, so a new "
+                     "index gets dynamic mappings (or install the mappings yourself and set "
+                     "templates = false)",
+                     s->cfg.index_prefix, why);
 }
 
 int os_templates_settled(const os_sink *s)

@@ -20,6 +20,7 @@
 
 enum os_auth { OS_AUTH_NONE = 0, OS_AUTH_BASIC = 1, OS_AUTH_SIGV4 = 2 };
 
+struct os_config;
 typedef struct os_config {
     char *base_url;      /* scheme://host[:port][/path] without userinfo or trailing '/' */
     char *url_redacted;  /* the url as written, userinfo replaced: safe to log */
@@ -41,6 +42,9 @@ typedef struct os_config {
     int auth;
     char *username;      /* basic */
     char *password;      /* basic; wiped on free */
+    const char *password_env; /* the variable it came from (NULL: from the url) */
+    char *basic_b64;     /* base64 of "username:password" (the Basic header value),
+                          * redacted from anything logged; wiped on free */
     const char *aws_region, *aws_service;
     char *aws_access_key, *aws_secret_key, *aws_session_token; /* wiped on free */
 } os_config;
@@ -63,6 +67,12 @@ extern const sh_config_key os_config_keys[];
 /* Copies `url` into out with any userinfo ("user:pass@") replaced by "***@".
  * Always NUL-terminates (truncating when out is short). */
 void os_redact_url(const char *url, char *out, size_t outlen);
+/* Replaces, in the NUL-terminated text buf (of size bufsize), every
+ * occurrence of a secret of c (the password, the Basic header value, the AWS
+ * secret key and session token) with "<redacted>": for text that comes from
+ * the server or from curl (error bodies, reasons) before it is logged or put
+ * into a dead letter.  Truncates rather than overflows. */
+void os_redact_secrets(const struct os_config *c, char *buf, size_t bufsize);
 
 /* ------------------------------------------------------------------------ */
 /* Delivery accounting (ack_ledger.c)                                        */
@@ -308,7 +318,9 @@ typedef struct os_sink {
     uint64_t failures_since_ok;
     int64_t last_fail_log_ms;
     int fail_logged;              /* a failure line awaits its recovery line */
-    int fail_logged_config;       /* ... and it was a 4xx configuration problem */
+    int fail_logged_config;       /* ... and it was a configuration problem */
+    char fail_logged_why[512];    /* ... and its cause, as logged */
+    int templates_gave_up_logged; /* one line for templates given up, not one each */
     int warned_413;
     int64_t hold_until;           /* monotonic ms: no request before (Retry-After) */
     sh_buf url;                   /* scratch: a request's URL */
@@ -341,6 +353,17 @@ void os_queue_push_front(os_queue *q, os_batch *b);
 
 /* failure_log.c: one line per failure streak, one per recovery. */
 void os_note_failure(os_sink *s, const char *subject, long status, const char *what);
+/* Why request rq failed (curl code cc, or HTTP status with its body) as one
+ * clause that names the cause and the fix, e.g. "HTTP 401 Unauthorized:
+ * authentication failed for user 'w'; check username and the password in
+ * environment variable P (password_env)" or "TLS: the server's certificate
+ * is not signed by a CA in tls.ca_file 'f' (...); set tls.ca_file to the CA
+ * that signed it".  Secrets redacted (os_redact_secrets). */
+void os_failure_why(const os_sink *s, const os_request *rq, CURLcode cc, long status, char *out,
+                    size_t outlen);
+/* A failure an operator must fix (401/403/404/400, TLS verification) rather
+ * than an outage that passes by itself. */
+int os_failure_is_config(CURLcode cc, long status);
 void os_note_success(os_sink *s);
 
 /* index_templates.c: the answer to a template PUT; all answered for good? */

@@ -6,6 +6,7 @@
  * line naming the key's place and the fix. */
 #include "opensearch_sink.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +196,25 @@ out:
     curl_url_cleanup(u);
 }
 
+/* The Basic header value, kept only to redact it from what a server echoes. */
+static char *basic_b64(os_config *c)
+{
+    size_t ul = strlen(c->username), pl = strlen(c->password), n = ul + 1 + pl;
+    char *plain = malloc(n + 1);
+    c->basic_b64 = malloc(4 * ((n + 2) / 3) + 1);
+    if (!plain || !c->basic_b64) {
+        free(plain);
+        return NULL;
+    }
+    memcpy(plain, c->username, ul);
+    plain[ul] = ':';
+    memcpy(plain + ul + 1, c->password, pl);
+    EVP_EncodeBlock((unsigned char *)c->basic_b64, (const unsigned char *)plain, (int)n);
+    memset(plain, 0, n);
+    free(plain);
+    return c->basic_b64;
+}
+
 static void read_auth(os_config *c, reader *rd)
 {
     const char *auth = rd->host->cfg_str(rd->ctx, "auth");
@@ -229,6 +249,7 @@ static void read_credentials(os_config *c, reader *rd)
         if (user && *user && pw) {
             c->username = strdup(user);
             c->password = strdup(pw);
+            c->password_env = env;
         }
     }
     if (c->auth == OS_AUTH_SIGV4) {
@@ -342,6 +363,10 @@ static int config_read(os_config *c, const sh_host *host, sh_ctx *ctx, int warn)
     }
     read_url(c, rd, host->cfg_str(ctx, "url"));
     read_credentials(c, rd);
+    if (c->auth == OS_AUTH_BASIC && c->username && c->password && !basic_b64(c)) {
+        host->log(ctx, SH_LOG_ERROR, "out of memory reading the credentials");
+        rd->bad++;
+    }
     if (warn && !rd->bad) {
         if (c->auth == OS_AUTH_SIGV4 && strncmp(c->base_url, "https://", 8) != 0)
             host->log(ctx, SH_LOG_WARN, "%s: url: aws_sigv4 over plain http; AWS endpoints need https",
@@ -376,6 +401,7 @@ void os_config_free(os_config *c)
     free(c->base_path);
     free(c->username);
     wipe_free(c->password);
+    wipe_free(c->basic_b64);
     wipe_free(c->aws_access_key);
     wipe_free(c->aws_secret_key);
     wipe_free(c->aws_session_token);
