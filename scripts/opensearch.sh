@@ -667,7 +667,7 @@ cmd_start() {
 }
 
 cmd_stop() {
-    stop_pid "$OPID" opensearch "$OMARK" "${OPENSEARCH_STOP_TIMEOUT:-30}"
+    stop_pid "$OPID" "$OS_NAME" "$OMARK" "${OPENSEARCH_STOP_TIMEOUT:-30}"
 }
 
 cmd_logs() {
