@@ -106,8 +106,10 @@ export WRITER_PW="$OPENSEARCH_WRITER_PASSWORD" READER_PW="$OPENSEARCH_READER_PAS
 
 # ---- 1. the pipeline through HTTPS, tls.ca_file and basic auth ----------------
 ini good "$P" writer WRITER_PW "$URL" "$CA"
-"$SH" check "$T/good.ini" > "$T/good.check.out" 2>&1
-"$SH" config "$T/good.ini" > "$T/good.config.out" 2>&1
+rc=0; "$SH" check "$T/good.ini" > "$T/good.check.out" 2>&1 || rc=$?
+check "streamhost check accepts the secured sink's config" test "$rc" -eq 0
+rc=0; "$SH" config "$T/good.ini" > "$T/good.config.out" 2>&1 || rc=$?
+check "streamhost config prints it, naming the password's variable" bash -c "[ $rc -eq 0 ] && grep -q 'password_env = WRITER_PW' '$T/good.config.out'"
 "$SH" run "$T/good.ini" 2> "$T/good.err" || { cat "$T/good.err"; exit 1; }
 docs "$P" > "$T/good.docs"
 check "the worked example's 8 documents are indexed through HTTPS, ids and contents equal" \
