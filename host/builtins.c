@@ -1,6 +1,6 @@
 /* builtins.c - plugins compiled into the host (they need its Kafka client
  * and offset commits), listed with the .so plugins by `streamhost plugins`. */
-#include "pipeline.h"
+#include "instance.h"
 
 extern const sh_plugin sh_builtin_kafka_source, sh_builtin_kafka_sink;
 extern const struct builtin_ext sh_builtin_kafka_source_ext;

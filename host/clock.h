@@ -29,6 +29,14 @@ static inline double sh_mono_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The test kit's fixed clock (th_set_now; clock.c): 0, the default, is the
+ * real clock. */
+extern int64_t sh_test_clock_ms;
+
+/* Time as plugins see it (sh_host.now_ms and tick()'s argument). */
+static inline int64_t sh_plugin_now_ms(void) { return sh_test_clock_ms ? sh_test_clock_ms : sh_wall_ms(); }
+static inline int64_t sh_plugin_mono_ms(void) { return sh_test_clock_ms ? sh_test_clock_ms : sh_mono_ms(); }
+
 /* Sleeps `ms` milliseconds (all of them: a signal does not end it early). */
 static inline void sh_sleep_ms(int64_t ms)
 {

@@ -7,12 +7,12 @@
  * received.  It is committed once the sinks have acknowledged and the
  * exchange messages have been written; newer snapshots supersede older
  * ones. */
+#include "commits.h"
 #include "deadletter.h"
-#include "exchange.h"
+#include "flow.h"
 #include "log.h"
-#include "pipeline.h"
-#include "watchdog.h"
 #include "ownership.h"
+#include "watchdog.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,14 +64,16 @@ static struct pending_commit *snapshot(pipeline *pl)
         if (in->kind == SH_SOURCE && in->p->positions && in->state)
             WD_CALL_VOID(in, "positions", in->p->positions(in->state, pc->offsets, pl->nslots));
     }
-    exchange_positions(pl, pc->offsets, pl->nslots);
+    const commit_participant *x = pl->participant;
+    if (x)
+        x->positions(pl, pc->offsets, pl->nslots);
     for (size_t i = 0; i < pl->ninsts; i++) {
         instance *in = pl->insts[i];
         if (in->p->held && in->state)
             WD_CALL_VOID(in, "held", in->p->held(in->state, pc->offsets, pl->nslots));
         pc->received[i] = in->received;
     }
-    pc->exchanged = exchange_sent(pl);
+    pc->exchanged = x ? x->sent(pl) : 0;
     pc->meta = calloc(pl->nslots, sizeof(char *));
     char buf[2048];
     for (size_t s = 0; s < pl->nslots; s++) {
@@ -90,7 +92,7 @@ static int acknowledged(pipeline *pl, struct pending_commit *pc)
         if (in->kind == SH_SINK && in->p->acked && in->p->acked(in->state) < pc->received[i])
             return 0;
     }
-    return exchange_acked(pl) >= pc->exchanged;
+    return !pl->participant || pl->participant->acked(pl) >= pc->exchanged;
 }
 
 static void do_commit(pipeline *pl, const struct pending_commit *pc)
@@ -105,7 +107,8 @@ static void do_commit(pipeline *pl, const struct pending_commit *pc)
         if (in->kind == SH_SOURCE && in->p->commit && in->state)
             WD_CALL_VOID(in, "commit", in->p->commit(in->state, pc->offsets, meta, pc->nslots));
     }
-    exchange_commit(pl, pc->offsets, meta, pc->nslots);
+    if (pl->participant)
+        pl->participant->commit(pl, pc->offsets, meta, pc->nslots);
 }
 
 void commits_ready(pipeline *pl)
@@ -173,9 +176,23 @@ void pipeline_forget_slot(pipeline *pl, int32_t slot)
 
 int pipeline_commit_now(pipeline *pl)
 {
-    if (flush_sinks(pl, 0, pl->shutdown_timeout_ms) != 0 || exchange_flush(pl, (int)pl->shutdown_timeout_ms) != 0)
+    if (flush_sinks(pl, 0, pl->shutdown_timeout_ms) != 0 ||
+        (pl->participant && pl->participant->flush(pl, (int)pl->shutdown_timeout_ms) != 0))
         return -1;
     commits_take(pl);
     commits_ready(pl);
     return 0;
+}
+
+void commits_slot_revoked(instance *src, int32_t slot)
+{
+    pipeline *pl = src->pl;
+    if (slot < 0 || (size_t)slot >= pl->nslots || !pl->slots[slot].assigned)
+        return;
+    if (pl->running && !pl->failed && pipeline_commit_now(pl) != 0)
+        sh_log(SH_LOG_WARN, src->name,
+               "slot %d (%s[%d]) revoked before all its output was durable; the next owner re-reads it from the last commit",
+               (int)slot, pl->slots[slot].stream, (int)pl->slots[slot].partition);
+    pipeline_forget_slot(pl, slot);
+    pipeline_slot_revoked(src, slot);
 }

@@ -19,28 +19,41 @@
 #include "streamhost/record_json.h"
 #include "settings.h"
 
-static rd_kafka_t *dlq_rk;
-static rd_kafka_topic_t *dlq_topic;
+/* The writer of one pipeline (pl->deadletter). */
+struct deadletter {
+    rd_kafka_t *rk;
+    rd_kafka_topic_t *topic;
+    /* The file output.  Written with one write(2) per dead letter on an
+     * O_APPEND descriptor, not stdio: a failed write is seen by the call that
+     * made it (stdio would report ENOSPC at some later fflush, for a
+     * different record, and keep the unwritten bytes buffered), and
+     * concurrent writers of one file do not interleave inside a line. */
+    int fd;
+    char *file_path;
+    int created;          /* this run created the file: remove it if unused */
+    dev_t dev;
+    ino_t ino;
+    uint64_t written;     /* dead letters written to the file */
+    int unsynced;         /* written since the last fdatasync */
+    /* dead_letter.on_error */
+    int log_only;         /* log: a lost dead letter is logged and counted */
+    volatile int broken;  /* fail: the writer failed; nothing more is committed */
+    uint64_t lost;        /* log: dead letters lost so far */
+    pipeline *pl;
+};
 
-/* The file output.  Written with one write(2) per dead letter on an
- * O_APPEND descriptor, not stdio: a failed write is seen by the call that
- * made it (stdio would report ENOSPC at some later fflush, for a different
- * record, and keep the unwritten bytes buffered), and concurrent writers of
- * one file do not interleave inside a line. */
-static int dlq_fd = -1;
-static char *dlq_file_path;
-static int dlq_created;        /* this run created the file: remove it if unused */
-static dev_t dlq_dev;
-static ino_t dlq_ino;
-static uint64_t dlq_written;   /* dead letters written to the file */
-static int dlq_unsynced;       /* written since the last fdatasync */
-
-/* dead_letter.on_error */
-static int dlq_log_only;       /* log: a lost dead letter is logged and counted */
-static volatile int dlq_broken; /* fail: the writer failed; nothing more is committed */
-static uint64_t dlq_lost;      /* log: dead letters lost so far */
-static pipeline *dlq_pl;
-
+/* The writer's state, created on first use (fd -1: nothing open). */
+static struct deadletter *dl_of(pipeline *pl)
+{
+    if (!pl->deadletter) {
+        pl->deadletter = calloc(1, sizeof *pl->deadletter);
+        if (pl->deadletter) {
+            pl->deadletter->fd = -1;
+            pl->deadletter->pl = pl;
+        }
+    }
+    return pl->deadletter;
+}
 
 /* A dead letter could not be kept.  fail: the pipeline stops (exit 1) and
  * commits nothing more; log: it is counted and the run goes on. */
@@ -54,24 +67,26 @@ static sh_rc writer_failed(pipeline *pl, instance *from, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     const char *who = from ? from->name : NULL;
-    if (!dlq_log_only) {
-        if (!dlq_broken)
+    struct deadletter *d = dl_of(pl);
+    if (!d)
+        return SH_FATAL;
+    if (!d->log_only) {
+        if (!d->broken)
             sh_log(SH_LOG_ERROR, who,
                    "%s; stopping the run so that no record is lost (exit 1, nothing committed past "
                    "it; dead_letter.on_error = log in [streamhost] would go on without them)",
                    msg);
-        dlq_broken = 1;
-        if (pl)
-            pl->failed = 1; /* also when the caller ignores our answer */
+        d->broken = 1;
+        pl->failed = 1; /* also when the caller ignores our answer */
         return SH_FATAL;
     }
-    dlq_lost++;
+    d->lost++;
     metrics_get("host", "dead_letters_lost_total",
                 "dead letters that could not be written (dead_letter.on_error = log)", 0, NULL)
         ->counter++;
-    if (dlq_lost == 1 || dlq_lost % 1000 == 0)
+    if (d->lost == 1 || d->lost % 1000 == 0)
         sh_log(SH_LOG_ERROR, who, "%s; dead letter lost (dead_letter.on_error = log; %llu lost so far)", msg,
-               (unsigned long long)dlq_lost);
+               (unsigned long long)d->lost);
     return SH_OK;
 }
 
@@ -79,50 +94,53 @@ static void dlq_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
     (void)opaque;
-    if (m->err) /* fail mode: dlq_broken, so the next put and flush fail */
-        writer_failed(dlq_pl, NULL, "dead-letter topic: delivery failed: %s", rd_kafka_err2str(m->err));
+    struct deadletter *d = m->_private; /* the message's opaque */
+    if (m->err && d) /* fail mode: broken, so the next put and flush fail */
+        writer_failed(d->pl, NULL, "dead-letter topic: delivery failed: %s", rd_kafka_err2str(m->err));
 }
 
 /* Opens (creating) the dead-letter file for appending; -1 with errno. */
-static int open_file(void)
+static int open_file(struct deadletter *d)
 {
     struct stat st;
-    int existed = stat(dlq_file_path, &st) == 0;
-    int fd = open(dlq_file_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    int existed = stat(d->file_path, &st) == 0;
+    int fd = open(d->file_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
         return -1;
     if (fstat(fd, &st) == 0) {
-        dlq_dev = st.st_dev;
-        dlq_ino = st.st_ino;
-        dlq_created = !existed && S_ISREG(st.st_mode);
+        d->dev = st.st_dev;
+        d->ino = st.st_ino;
+        d->created = !existed && S_ISREG(st.st_mode);
     }
-    dlq_fd = fd;
+    d->fd = fd;
     return 0;
 }
 
 int deadletter_open(pipeline *pl)
 {
-    dlq_pl = pl;
-    dlq_log_only = strcmp(host_setting(pl, "dead_letter.on_error"), "log") == 0;
-    dlq_broken = 0;
-    dlq_lost = 0;
+    struct deadletter *d = dl_of(pl);
+    if (!d)
+        return -1;
+    d->log_only = strcmp(host_setting(pl, "dead_letter.on_error"), "log") == 0;
+    d->broken = 0;
+    d->lost = 0;
     if (pl->dead_letter_file || !kafka_configured(pl)) {
-        dlq_file_path = strdup(pl->dead_letter_file ? pl->dead_letter_file : "dead-letters.jsonl");
-        if (!dlq_file_path)
+        d->file_path = strdup(pl->dead_letter_file ? pl->dead_letter_file : "dead-letters.jsonl");
+        if (!d->file_path)
             return -1;
         /* Opened now, so that a path that cannot work refuses the start
          * instead of losing the first bad record; an unused file this run
          * created is removed at close. */
-        if (open_file() != 0) {
-            if (!dlq_log_only) {
+        if (open_file(d) != 0) {
+            if (!d->log_only) {
                 LOG_ERROR("dead-letter file %s: cannot open for appending: %s; create its directory or "
                           "fix its permissions, or set dead_letter.file in [streamhost]",
-                          dlq_file_path, strerror(errno));
+                          d->file_path, strerror(errno));
                 return -1;
             }
             LOG_WARN("dead-letter file %s: cannot open for appending: %s; dead letters will be lost "
                      "(dead_letter.on_error = log)",
-                     dlq_file_path, strerror(errno));
+                     d->file_path, strerror(errno));
         }
         return 0;
     }
@@ -135,13 +153,13 @@ int deadletter_open(pipeline *pl)
     rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof err);
     rd_kafka_conf_set(conf, "linger.ms", "50", err, sizeof err);
     rd_kafka_conf_set_dr_msg_cb(conf, dlq_dr);
-    dlq_rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    if (!dlq_rk) {
+    d->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!d->rk) {
         LOG_ERROR("dead-letter producer: %s", err);
         return -1;
     }
     kafka_ensure_topic(pl, pl->dead_letter_topic);
-    dlq_topic = rd_kafka_topic_new(dlq_rk, pl->dead_letter_topic, NULL);
+    d->topic = rd_kafka_topic_new(d->rk, pl->dead_letter_topic, NULL);
     return 0;
 }
 
@@ -166,6 +184,11 @@ static int write_all(int fd, const char *buf, size_t len)
 sh_rc deadletter_put(pipeline *pl, instance *from, const void *payload, size_t len,
                      const char *reason, int32_t slot, int64_t offset)
 {
+    struct deadletter *d = dl_of(pl);
+    if (!d) {
+        pl->failed = 1;
+        return SH_FATAL;
+    }
     char kind[64];
     size_t kl = strcspn(reason, ":");
     if (kl >= sizeof kind)
@@ -176,7 +199,7 @@ sh_rc deadletter_put(pipeline *pl, instance *from, const void *payload, size_t l
     snprintf(label, sizeof label, "reason=\"%s\"", kind);
     metrics_get(from ? from->name : "host", "dead_letters_total", "records sent to the dead-letter output", 0,
                 label)->counter++;
-    if (dlq_broken) { /* fail mode: the run is stopping; take nothing more */
+    if (d->broken) { /* fail mode: the run is stopping; take nothing more */
         pl->failed = 1;
         return SH_FATAL;
     }
@@ -186,7 +209,7 @@ sh_rc deadletter_put(pipeline *pl, instance *from, const void *payload, size_t l
         stream = pl->slots[slot].stream;
         part = pl->slots[slot].partition;
     }
-    if (dlq_rk) {
+    if (d->rk) {
         char pbuf[16], obuf[24];
         snprintf(pbuf, sizeof pbuf, "%d", part);
         snprintf(obuf, sizeof obuf, "%lld", (long long)offset);
@@ -198,8 +221,8 @@ sh_rc deadletter_put(pipeline *pl, instance *from, const void *payload, size_t l
         rd_kafka_header_add(h, "streamhost.source.offset", -1, obuf, -1);
         for (int attempt = 0;; attempt++) {
             rd_kafka_resp_err_t e = rd_kafka_producev(
-                dlq_rk, RD_KAFKA_V_RKT(dlq_topic), RD_KAFKA_V_VALUE((void *)payload, len),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+                d->rk, RD_KAFKA_V_RKT(d->topic), RD_KAFKA_V_VALUE((void *)payload, len),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
             if (!e)
                 break;
             if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || attempt > 1000) {
@@ -207,21 +230,21 @@ sh_rc deadletter_put(pipeline *pl, instance *from, const void *payload, size_t l
                 return writer_failed(pl, from, "dead-letter topic %s: cannot produce: %s", pl->dead_letter_topic,
                                      rd_kafka_err2str(e));
             }
-            rd_kafka_poll(dlq_rk, 10);
+            rd_kafka_poll(d->rk, 10);
         }
-        rd_kafka_poll(dlq_rk, 0);
+        rd_kafka_poll(d->rk, 0);
         return SH_OK;
     }
     struct stat st;
-    if (dlq_fd >= 0 && (stat(dlq_file_path, &st) != 0 || st.st_dev != dlq_dev || st.st_ino != dlq_ino)) {
+    if (d->fd >= 0 && (stat(d->file_path, &st) != 0 || st.st_dev != d->dev || st.st_ino != d->ino)) {
         /* removed or rotated since we opened it (e.g. by another process of
          * the group that created it and found it unused): writing to the
          * old inode would lose the record, so open the path again */
-        close(dlq_fd);
-        dlq_fd = -1;
+        close(d->fd);
+        d->fd = -1;
     }
-    if (dlq_fd < 0 && open_file() != 0) /* also log mode after a failed open: it may work now */
-        return writer_failed(pl, from, "dead-letter file %s: cannot open for appending: %s", dlq_file_path,
+    if (d->fd < 0 && open_file(d) != 0) /* also log mode after a failed open: it may work now */
+        return writer_failed(pl, from, "dead-letter file %s: cannot open for appending: %s", d->file_path,
                              strerror(errno));
     sh_buf b = {0};
     sh_buf_puts(&b, "{\"time\":");
@@ -244,60 +267,64 @@ sh_rc deadletter_put(pipeline *pl, instance *from, const void *payload, size_t l
         b.len += (size_t)n;
     }
     sh_buf_puts(&b, "\"}\n");
-    int rc = b.oom ? (errno = ENOMEM, -1) : write_all(dlq_fd, b.data, b.len);
+    int rc = b.oom ? (errno = ENOMEM, -1) : write_all(d->fd, b.data, b.len);
     int err = errno;
     sh_buf_free(&b);
     if (rc != 0)
-        return writer_failed(pl, from, "dead-letter file %s: cannot write: %s", dlq_file_path, strerror(err));
-    if (dlq_written++ == 0)
-        LOG_WARN("dead letters are written to %s", dlq_file_path);
-    dlq_unsynced = 1;
+        return writer_failed(pl, from, "dead-letter file %s: cannot write: %s", d->file_path, strerror(err));
+    if (d->written++ == 0)
+        LOG_WARN("dead letters are written to %s", d->file_path);
+    d->unsynced = 1;
     return SH_OK;
 }
 
 int deadletter_flush(pipeline *pl, int timeout_ms)
 {
-    (void)pl;
-    if (dlq_broken)
+    struct deadletter *d = pl->deadletter;
+    if (!d)
+        return 0; /* never opened: nothing written */
+    if (d->broken)
         return -1; /* a dead letter was lost: never commit past it */
-    if (dlq_rk) {
-        if (rd_kafka_flush(dlq_rk, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (d->rk) {
+        if (rd_kafka_flush(d->rk, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
             return -1;
-    } else if (dlq_fd >= 0 && dlq_unsynced) {
+    } else if (d->fd >= 0 && d->unsynced) {
         /* offsets are about to be committed past these records */
-        if (fdatasync(dlq_fd) != 0 && errno != EINVAL && errno != EROFS && errno != ENOTSUP) {
-            if (writer_failed(pl, NULL, "dead-letter file %s: fdatasync failed: %s", dlq_file_path,
+        if (fdatasync(d->fd) != 0 && errno != EINVAL && errno != EROFS && errno != ENOTSUP) {
+            if (writer_failed(pl, NULL, "dead-letter file %s: fdatasync failed: %s", d->file_path,
                               strerror(errno)) != SH_OK)
                 return -1;
         }
-        dlq_unsynced = 0;
+        d->unsynced = 0;
     }
-    return dlq_broken ? -1 : 0;
+    return d->broken ? -1 : 0;
 }
 
 void deadletter_close(pipeline *pl)
 {
-    (void)pl;
-    if (dlq_rk) {
-        rd_kafka_flush(dlq_rk, 10000);
-        rd_kafka_topic_destroy(dlq_topic);
-        rd_kafka_destroy(dlq_rk);
-        dlq_rk = NULL;
-        dlq_topic = NULL;
+    struct deadletter *d = pl->deadletter;
+    if (!d)
+        return;
+    if (d->rk) {
+        rd_kafka_flush(d->rk, 10000);
+        rd_kafka_topic_destroy(d->topic);
+        rd_kafka_destroy(d->rk);
+        d->rk = NULL;
+        d->topic = NULL;
     }
-    if (dlq_fd >= 0) {
+    if (d->fd >= 0) {
         struct stat st;
         /* the empty file this run created, if nobody else wrote to it meanwhile */
-        if (dlq_created && dlq_written == 0 && stat(dlq_file_path, &st) == 0 && st.st_dev == dlq_dev &&
-            st.st_ino == dlq_ino && st.st_size == 0)
-            unlink(dlq_file_path);
-        close(dlq_fd);
-        dlq_fd = -1;
+        if (d->created && d->written == 0 && stat(d->file_path, &st) == 0 && st.st_dev == d->dev &&
+            st.st_ino == d->ino && st.st_size == 0)
+            unlink(d->file_path);
+        close(d->fd);
+        d->fd = -1;
     }
-    dlq_created = 0;
-    dlq_written = 0;
-    dlq_unsynced = 0;
-    dlq_pl = NULL;
-    free(dlq_file_path);
-    dlq_file_path = NULL;
+    d->created = 0;
+    d->written = 0;
+    d->unsynced = 0;
+    free(d->file_path);
+    free(d);
+    pl->deadletter = NULL;
 }

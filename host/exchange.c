@@ -8,12 +8,13 @@
  * source group moves its windows. */
 #include "exchange.h"
 #include "clock.h"
+#include "commits.h"
+#include "flow.h"
 #include "kafka.h"
 #include "log.h"
-#include "watchdog.h"
 #include "ownership.h"
-#include "pipeline.h"
 #include "settings.h"
+#include "watchdog.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,7 +103,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
             int32_t p = parts->elems[i].partition;
             if (p < 0 || (uint32_t)p >= x->n || !x->parts[p].assigned)
                 continue;
-            pipeline_slot_revoked(x->owner, x->first_slot + p);
+            commits_slot_revoked(x->owner, x->first_slot + p);
             x->parts[p].assigned = 0;
             x->parts[p].next = -1;
         }
@@ -236,6 +237,9 @@ void exchange_describe(pipeline *pl, FILE *out)
     }
 }
 
+/* What commits.c sees of the exchanges (defined at the end of the file). */
+static const commit_participant exchange_participant;
+
 uint32_t exchange_open(instance *in, const char *name, int32_t *first_slot, uint32_t *source_partitions)
 {
     pipeline *pl = in->pl;
@@ -260,6 +264,7 @@ uint32_t exchange_open(instance *in, const char *name, int32_t *first_slot, uint
     snprintf(x->topic, tl, "%s.%s.%s", group, in->name, name);
     pl->exchanges = realloc(pl->exchanges, (pl->nexchanges + 1) * sizeof *pl->exchanges);
     pl->exchanges[pl->nexchanges++] = x;
+    pl->participant = &exchange_participant; /* its offsets and deliveries join every snapshot */
     in->exchange = x;
 
     rd_kafka_conf_t *conf = kafka_conf_new(pl, NULL, err, sizeof err);
@@ -686,3 +691,11 @@ void exchange_close_all(pipeline *pl)
     pl->exchanges = NULL;
     pl->nexchanges = 0;
 }
+
+static const commit_participant exchange_participant = {
+    .positions = exchange_positions,
+    .sent = exchange_sent,
+    .acked = exchange_acked,
+    .flush = exchange_flush,
+    .commit = exchange_commit,
+};

@@ -98,6 +98,9 @@ struct pipeline {
     int quiet;
     const sh_host *host; /* the services table handed to init(); NULL: sh_host_services
                             (the test kit hands out a writable copy) */
+    struct deadletter *deadletter; /* its dead-letter writer (deadletter.c) */
+    const struct commit_participant *participant; /* besides the instances, in every
+                            snapshot (the exchange; commits.h), or NULL */
 };
 
 extern const struct builtin_ext *const sh_builtin_exts[];

@@ -166,6 +166,17 @@ int kafka_security_error(const char *who, rd_kafka_t *rk, rd_kafka_resp_err_t er
     return 1;
 }
 
+int kafka_delivery_security_error(rd_kafka_t *rk, const rd_kafka_message_t *m)
+{
+    const char *what, *hint;
+    if (!sec_classify(m->err, NULL, &what, &hint))
+        return 0;
+    char why[512];
+    snprintf(why, sizeof why, "delivery to %s failed: %s", m->rkt ? rd_kafka_topic_name(m->rkt) : "?",
+             rd_kafka_err2str(m->err));
+    return kafka_security_error(NULL, rk, m->err, why);
+}
+
 const char *kafka_security_cause(void)
 {
     pthread_mutex_lock(&sec_mu);
@@ -276,11 +287,24 @@ int kafka_topic_partitions(rd_kafka_t *rk, const char *topic, char *err, size_t 
     const struct rd_kafka_metadata *md = NULL;
     int n = -1;
     rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR__TIMED_OUT;
-    /* in slices, so that a security failure (logged from librdkafka's
-     * threads) ends the wait at once */
-    for (int slice = 0; slice < 10 && e == RD_KAFKA_RESP_ERR__TIMED_OUT && !kafka_security_cause(); slice++)
+    /* Up to 10 s, in slices, so that a security failure (logged from
+     * librdkafka's threads) ends the wait at once; while one that may pass
+     * is pending, until kafka.auth.timeout has decided it. */
+    int64_t start = sh_mono_ms();
+    while (!kafka_security_cause()) {
         e = rd_kafka_metadata(rk, 0, t, &md, 1000);
-    if (e == RD_KAFKA_RESP_ERR__TIMED_OUT && kafka_security_cause()) {
+        if (e != RD_KAFKA_RESP_ERR__TIMED_OUT && e != RD_KAFKA_RESP_ERR__TRANSPORT)
+            break;
+        pthread_mutex_lock(&sec_mu);
+        int pending = sec_since != 0;
+        int64_t limit = pending && auth_timeout_ms + 2000 > 10000 ? auth_timeout_ms + 2000 : 10000;
+        pthread_mutex_unlock(&sec_mu);
+        if ((e == RD_KAFKA_RESP_ERR__TRANSPORT && !pending) || sh_mono_ms() - start >= limit)
+            break;
+        if (e == RD_KAFKA_RESP_ERR__TRANSPORT)
+            sh_sleep_ms(200);
+    }
+    if (e && kafka_security_cause()) {
         snprintf(err, errlen, "cannot read metadata of %s: stopped by the Kafka security failure above", topic);
         n = -2;
     } else if (e) {

@@ -48,6 +48,9 @@ void kafka_print_version(FILE *f);
  * committed past it).  Returns 1 when `err` was such a failure (the caller
  * logs nothing more), else 0.  Thread-safe. */
 int kafka_security_error(const char *who, rd_kafka_t *rk, rd_kafka_resp_err_t err, const char *errstr);
+/* kafka_security_error() for a failed delivery report ("delivery to TOPIC
+ * failed: ..."): 1 when it was a security failure (reported), else 0. */
+int kafka_delivery_security_error(rd_kafka_t *rk, const rd_kafka_message_t *m);
 /* The run failed for a security cause: its text (for error messages of
  * callers that saw a consequence, such as a metadata timeout), else NULL. */
 const char *kafka_security_cause(void);

@@ -89,6 +89,8 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     if (m->err) {
         s->failed = 1;
         (*s->m_failed)++;
+        if (kafka_delivery_security_error(rk, m)) /* ACLs, TLS, SASL: one line for all of them */
+            return;
         s->h->log(s->ctx, SH_LOG_ERROR, "delivery to %s failed: %s; stopping so that no record is lost",
                   rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
         return;

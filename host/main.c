@@ -6,8 +6,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
-#include "scaffold.h"
 #include "pipeline_build.h"
+#include "scaffold.h"
 #include "settings.h"
 
 #include <signal.h>

@@ -11,9 +11,7 @@
  * transform when the slot is assigned again, here or in another process. */
 #include "exchange.h"
 #include "log.h"
-#include "pipeline.h"
 #include "watchdog.h"
-#include "commits.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,14 +149,7 @@ void pipeline_slot_revoked(instance *src, int32_t slot)
     pipeline *pl = src->pl;
     if (slot < 0 || (size_t)slot >= pl->nslots || !pl->slots[slot].assigned)
         return;
-    /* Kafka Connect's preCommit on close: make durable and commit what the
-     * slot delivered; what cannot be made durable in time is re-read by the
-     * next owner from the last commit. */
-    if (pl->running && !pl->failed && pipeline_commit_now(pl) != 0)
-        sh_log(SH_LOG_WARN, src->name,
-               "slot %d (%s[%d]) revoked before all its output was durable; the next owner re-reads it from the last commit",
-               (int)slot, pl->slots[slot].stream, (int)pl->slots[slot].partition);
-    pipeline_forget_slot(pl, slot);
+    /* what the slot delivered is committed already (commits_slot_revoked) */
     for (size_t i = 0; i < pl->ninsts; i++) {
         instance *x = pl->insts[i];
         if (x->kind == SH_TRANSFORM && x->state && x->p->slot_revoked && pipeline_feeds(src, x))

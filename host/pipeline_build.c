@@ -2,11 +2,11 @@
  * each section's plugin, checks every key against the plugin's declared
  * config, resolves `inputs`, and orders the components topologically.
  * Every problem becomes one "FILE:LINE: message" in cfg->errors. */
+#include "pipeline_build.h"
 #include "cfgvalue.h"
 #include "kafka.h"
 #include "log.h"
 #include "pipeline.h"
-#include "pipeline_build.h"
 #include "services.h"
 #include "settings.h"
 

@@ -1,13 +1,14 @@
 /* services.c - the host-services table (sh_host) every plugin receives. */
 #include "cfgvalue.h"
 #include "clock.h"
+#include "commits.h"
 #include "deadletter.h"
 #include "exchange.h"
+#include "flow.h"
 #include "log.h"
-#include "pipeline.h"
-#include "watchdog.h"
 #include "ownership.h"
 #include "settings.h"
+#include "watchdog.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -83,19 +84,16 @@ static void svc_observe(sh_ctx *ctx, sh_histogram *h, double v)
     metrics_observe((metric *)h, v);
 }
 
-/* The test kit's fixed clock (th_set_now): both clocks read it when set. */
-int64_t sh_test_clock_ms;
-
 static int64_t svc_now(sh_ctx *ctx)
 {
     (void)ctx;
-    return sh_test_clock_ms ? sh_test_clock_ms : sh_wall_ms();
+    return sh_plugin_now_ms();
 }
 
 static int64_t svc_mono(sh_ctx *ctx)
 {
     (void)ctx;
-    return sh_test_clock_ms ? sh_test_clock_ms : sh_mono_ms();
+    return sh_plugin_mono_ms();
 }
 
 /* A plugin reads only the keys its table (sh_plugin.config) declares, plus
@@ -208,7 +206,7 @@ static void svc_slot_assigned(sh_ctx *ctx, int32_t slot, const char *meta, size_
 
 static void svc_slot_revoked(sh_ctx *ctx, int32_t slot)
 {
-    pipeline_slot_revoked(ctx, slot);
+    commits_slot_revoked(ctx, slot);
 }
 
 static int svc_slot_info(sh_ctx *ctx, int32_t slot, const char **stream, int32_t *partition)

@@ -15,7 +15,9 @@
 #include "streamhost/testkit.h"
 
 #include "../host/config.h"
+#include "../host/clock.h"
 #include "../host/deadletter.h"
+#include "../host/flow.h"
 #include "../host/loader.h"
 #include "../host/log.h"
 #include "../host/metrics.h"

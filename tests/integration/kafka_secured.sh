@@ -1,0 +1,239 @@
+# The pipeline against a secured Kafka (issue 13): its own broker, started
+# and stopped here (scripts/kafka.sh with KAFKA_SECURITY=scram-tls: SASL_SSL,
+# a CA made at start, SCRAM-SHA-512 users, the standard authorizer and ACLs).
+# The generator writes as user "generator", the analytics read as
+# "analytics"; the documents equal a file replay of the same events.  A
+# wrong password, an unknown CA, a host name the certificate does not hold,
+# a missing ACL and a TLS handshake that fails each end the run with one line
+# naming the component and the cause, exit 1, nothing committed; no password
+# appears in any output.  With a librdkafka older than 2.6.1 (Debian's
+# 2.0.2) SCRAM is refused at start (exit 2), and the rest runs with a build
+# linking the wheel's librdkafka (make RDKAFKA=wheel).
+source tests/integration/common.bash
+PORT=${KAFKA_SECURE_TEST_PORT:-9196}
+BROKER_ENV=(KAFKA_SECURITY=scram-tls KAFKA_SECURE_PORT="$PORT" KAFKA_SECURE_TOPIC=sec-clicks
+  KAFKA_SECURE_GROUP=sec-analytics KAFKA_SECURE_DLQ=sec-analytics.dead-letters)
+broker() { env "${BROKER_ENV[@]}" scripts/kafka.sh "$@"; }
+cleanup_all() {
+  broker stop > "$T/broker-stop.log" 2>&1 || true
+  [ -n "${KEEP_TMP:-}" ] && echo "kept $T" || rm -rf "$T"
+}
+trap cleanup_all EXIT
+
+broker start > "$T/broker-start.out" 2>&1 || { cat "$T/broker-start.out"; exit 1; }
+cat "$T/broker-start.out"
+eval "$(broker info | sed -n 's/^\(bootstrap\|ca\|other_ca\|credentials\)=/K_\1=/p')"
+pw() { sed -n "s/^$1=//p" "$K_credentials"; }
+broker topic-create sec-clicks 4 > "$T/topics.out" 2>&1
+broker topic-create sec-analytics.dead-letters 1 >> "$T/topics.out" 2>&1
+broker topic-create sec-other 1 >> "$T/topics.out" 2>&1 # nobody has an ACL for it
+
+# [kafka] of every run: SASL_SSL with SCRAM-SHA-512, the test CA; the
+# password from the environment (never in the file).
+kafka_section() {
+  cat <<INI
+[kafka]
+bootstrap.servers = \${SEC_BOOTSTRAP:-$K_bootstrap}
+security.protocol = SASL_SSL
+sasl.mechanism = SCRAM-SHA-512
+sasl.username = \${SEC_USER}
+sasl.password = \${SEC_PASSWORD}
+ssl.ca.location = \${SEC_CA:-$K_ca}
+ssl.endpoint.identification.algorithm = https
+auth.timeout = \${SEC_AUTH_TIMEOUT:-4s}
+INI
+}
+gen_ini() { # gen_ini TOPIC
+  cat <<INI
+[streamhost]
+progress = off
+dead_letter.file = $T/gen-dead.jsonl
+$(kafka_section)
+[source.gen]
+plugin = clickgen
+users = 200
+clock = simulated
+start_time = 1700000000000
+seed = 11
+max_events = 20000
+[sink.to-kafka]
+plugin = kafka
+inputs = gen
+topic = $1
+key.field = userid
+INI
+}
+analytics_ini() { # analytics_ini TOPIC GROUP OUT
+  cat <<INI
+[streamhost]
+progress = off
+dead_letter.topic = sec-analytics.dead-letters
+metrics.port = \${SEC_METRICS_PORT:-0}
+$(kafka_section)
+[source.clicks]
+plugin = kafka
+topic = $1
+group = $2
+bounded = true
+[transform.sessions]
+plugin = session
+inputs = clicks
+key = userid
+gap = 1s
+[transform.checkouts]
+plugin = filter
+inputs = sessions
+where = orderCheckoutEventCount != 0
+[transform.counts]
+plugin = tumble
+inputs = sessions
+size = 10s
+[sink.out]
+plugin = file
+inputs = checkouts, counts
+path = $3
+INI
+}
+gen_ini sec-clicks > "$T/gen.ini"
+gen_ini sec-other > "$T/gen-other.ini"
+analytics_ini sec-clicks sec-analytics "$T/out.jsonl" > "$T/analytics.ini"
+analytics_ini sec-other sec-analytics "$T/other.jsonl" > "$T/analytics-other-topic.ini"
+# without the 10 s aggregates (no exchange topic, whose ACL would be missing
+# first): only the group lacks its ACL
+analytics_ini sec-clicks nogroup-analytics "$T/nogroup.jsonl" |
+  sed -e '/^\[transform.counts\]/,/^size/d' -e 's/^inputs = checkouts, counts$/inputs = checkouts/' \
+  > "$T/analytics-other-group.ini"
+
+# SCRAM needs librdkafka >= 2.6.1
+rdk=$("$SH" --version | sed -n 's/^librdkafka \([0-9.]*\).*/\1/p')
+echo "librdkafka of $SH: $rdk"
+if [ "$(printf '%s\n2.6.1\n' "$rdk" | sort -V | head -1)" != 2.6.1 ]; then
+  set +e; SEC_USER=generator SEC_PASSWORD="$(pw generator)" "$SH" run "$T/gen.ini" > "$T/old.out" 2> "$T/old.err"; rc=$?; set -e
+  cat "$T/old.err"
+  check "librdkafka $rdk: SCRAM refused at start (exit 2)" test "$rc" -eq 2
+  check "librdkafka $rdk: one line naming the place, the cause and the fix" \
+    bash -c "grep -c 'sasl.mechanism = SCRAM-SHA-512: this streamhost runs librdkafka $rdk.*make RDKAFKA=wheel' '$T/old.err' | grep -qx 1"
+  WB="$BUILD/rdkafka-wheel"
+  echo "building $WB/streamhost with RDKAFKA=wheel"
+  san= # the plugins of $BUILD are loaded: the host must be built as they are
+  ldd "$BUILD/plugins/transform-session.so" 2>/dev/null | grep -q libasan && san=1
+  make --no-print-directory BUILD="$WB" RDKAFKA=wheel SANITIZE=$san -j2 "$WB/streamhost" > "$T/wheel-build.out" 2>&1 ||
+    { tail -20 "$T/wheel-build.out"; exit 1; }
+  SH="$WB/streamhost"
+fi
+
+# run NAME USER PASSWORD INI [ENV...]: stdout+stderr to $T/NAME.log, rc in $rc
+run() {
+  local name=$1 user=$2 pass=$3 ini=$4; shift 4
+  set +e
+  env SEC_USER="$user" SEC_PASSWORD="$pass" "$@" timeout 120 "$SH" run "$ini" > "$T/$name.log" 2>&1
+  rc=$?
+  set -e
+  grep -E 'ERROR|WARN' "$T/$name.log" | head -5 || true
+}
+one_line() { # one_line NAME PATTERN: exactly one line matches
+  [ "$(grep -cE "$2" "$T/$1.log")" -eq 1 ]
+}
+
+# --- the pipeline ---------------------------------------------------------
+run gen generator "$(pw generator)" "$T/gen.ini"
+check "generator (user generator) writes through SASL_SSL/SCRAM: exit 0" test "$rc" -eq 0
+check "generator: all 20000 delivered" grep -qE 'messages_delivered_total = 20000$' "$T/gen.log"
+
+# --- refusals, before the analytics' good run: that one must still read
+# everything, so none of these committed anything
+run gen-badpw generator wrong-password "$T/gen.ini"
+check "generator, wrong password: exit 1" test "$rc" -eq 1
+check "generator, wrong password: one line naming the component and the cause" \
+  one_line gen-badpw '\[(to-kafka|kafka)\] Kafka authentication failed: .*invalid credentials.*check sasl.username, sasl.password'
+
+run badpw analytics wrong-password "$T/analytics.ini"
+check "analytics, wrong password: exit 1" test "$rc" -eq 1
+check "analytics, wrong password: one line" one_line badpw 'Kafka authentication failed: .*invalid credentials'
+
+run badca analytics "$(pw analytics)" "$T/analytics.ini" SEC_CA="$K_other_ca"
+check "analytics, unknown CA: exit 1" test "$rc" -eq 1
+check "analytics, unknown CA: one line naming the cause and ssl.ca.location" \
+  one_line badca "Kafka TLS: the broker's certificate was not accepted: .*not signed by the CA in ssl.ca.location"
+
+run badhost analytics "$(pw analytics)" "$T/analytics.ini" SEC_BOOTSTRAP="127.1:$PORT"
+check "analytics, host name not in the certificate: exit 1" test "$rc" -eq 1
+check "analytics, host name not in the certificate: one line saying so" \
+  one_line badhost "Kafka TLS: the broker's certificate was not accepted: .*[Hh]ostname mismatch.*do not include the host"
+
+run noacl-topic analytics "$(pw analytics)" "$T/analytics-other-topic.ini"
+check "analytics, no ACL for the topic: exit 1" test "$rc" -eq 1
+check "analytics, no ACL for the topic: one line" one_line noacl-topic '\[(clicks|kafka)\] Kafka not authorized: .*[Tt]opic authorization failed'
+
+run noacl-group analytics "$(pw analytics)" "$T/analytics-other-group.ini"
+check "analytics, no ACL for the group: exit 1" test "$rc" -eq 1
+check "analytics, no ACL for the group: one line" one_line noacl-group '\[clicks\] Kafka not authorized: .*[Gg]roup authorization failed'
+
+run noacl-write generator "$(pw generator)" "$T/gen-other.ini"
+check "generator, no ACL to write the topic: exit 1" test "$rc" -eq 1
+check "generator, no ACL to write the topic: one line naming it" \
+  one_line noacl-write '\[to-kafka\] Kafka not authorized: delivery to sec-other failed: .*[Tt]opic authorization failed'
+
+# a failure that may pass (TLS to a plaintext listener, the broker's
+# controller port): not ready
+# meanwhile, the run ends after kafka.auth.timeout
+MPORT=$((20000 + RANDOM % 20000))
+env SEC_USER=analytics SEC_PASSWORD="$(pw analytics)" SEC_BOOTSTRAP=127.0.0.1:$((PORT + 1)) SEC_AUTH_TIMEOUT=6s \
+  SEC_METRICS_PORT=$MPORT timeout 120 "$SH" run "$T/analytics.ini" > "$T/tlsplain.log" 2>&1 &
+pid=$!
+codes=""
+while kill -0 $pid 2>/dev/null; do
+  codes+=" $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/health/ready" || true)"
+  sleep 0.3
+done
+set +e; wait $pid; rc=$?; set -e
+echo "/health/ready answers: $codes"
+grep -E 'ERROR' "$T/tlsplain.log" | head -3 || true
+check "no TLS listener: /health/ready said not ready (503)" grep -q 503 <<<"$codes"
+check "no TLS listener: never ready" bash -c "! grep -q 200 <<<'$codes'"
+check "no TLS listener: exit 1 after kafka.auth.timeout" test "$rc" -eq 1
+check "no TLS listener: the end says kafka.auth.timeout passed" \
+  one_line tlsplain 'Kafka security failure still there after kafka.auth.timeout \(6000 ms\); stopping'
+check "no TLS listener: says what failed and that it waits kafka.auth.timeout" \
+  one_line tlsplain 'Kafka (TLS handshake failed|authentication failed): .*stopping unless it passes within kafka.auth.timeout'
+
+# --- the analytics' good run: everything, equal to a file replay ----------
+run analytics analytics "$(pw analytics)" "$T/analytics.ini"
+check "analytics (user analytics) through SASL_SSL/SCRAM: exit 0" test "$rc" -eq 0
+cat > "$T/events.ini" <<INI
+[streamhost]
+progress = off
+[source.gen]
+plugin = clickgen
+users = 200
+clock = simulated
+start_time = 1700000000000
+seed = 11
+max_events = 20000
+[sink.out]
+plugin = file
+inputs = gen
+path = $T/events-wrapped.jsonl
+INI
+"$SH" run "$T/events.ini" > "$T/events.log" 2>&1
+python3 -c "import json,sys; [print(json.dumps(json.loads(l)['_source'])) for l in sys.stdin]" \
+  < "$T/events-wrapped.jsonl" > "$T/events.jsonl"
+INPUT="$T/events.jsonl" OUTPUT="$T/replay.jsonl" DEAD_LETTERS="$T/replay-dead.jsonl" "$SH" run conf/replay.ini > "$T/replay.log" 2>&1
+echo "documents: $(wc -l < "$T/out.jsonl") through the secured broker, $(wc -l < "$T/replay.jsonl") from the file replay"
+check "documents exist" test -s "$T/out.jsonl"
+check "documents equal a file replay of the same events (ids included)" same_sorted "$T/out.jsonl" "$T/replay.jsonl"
+
+# --- secrets ----------------------------------------------------------------
+SEC_USER=analytics SEC_PASSWORD="$(pw analytics)" "$SH" check "$T/analytics.ini" > "$T/check.log" 2>&1
+SEC_USER=analytics SEC_PASSWORD="$(pw analytics)" "$SH" config "$T/analytics.ini" > "$T/config.log" 2>&1 || true
+leaks=0
+KRUN=$(dirname "$K_credentials")
+for u in admin analytics generator; do
+  p=$(pw "$u")
+  if grep -rlF --include='*.log' --include='*.out' --include='*.err' --include='*.jsonl' -- "$p" "$T" ||
+    grep -lF -- "$p" "$KRUN"/*.log; then
+    echo "the password of $u appears above"
+    leaks=1
+  fi
+done
+check "no password in any output (runs, check, config, broker scripts and logs, documents, dead letters)" test "$leaks" -eq 0
