@@ -41,11 +41,13 @@ export SCHEMA_VERSION=${SCHEMA_VERSION:-2}
 [ "$SCHEMA_VERSION" = 2 ] && export SCHEMA_FILE=${SCHEMA_FILE:-conf/ClickEvent-v2.avsc}
 RATE=$RATE USERS=${USERS:-1000} "$SH" run conf/produce.ini >"$LOGDIR/producer.log" 2>&1 &
 pids+=($!)
-GROUP="demo-$(date +%s)" "$SH" run conf/clickstream.ini >"$LOGDIR/analytics.log" 2>&1 &
+GROUP="demo-$(date +%s)" DASHBOARD_PORT=${DASHBOARD_PORT:-8050} \
+  "$SH" run conf/clickstream.ini conf/env/dashboard.ini >"$LOGDIR/analytics.log" 2>&1 &
 pids+=($!)
 echo "generator (pid ${pids[0]}, $RATE events/s, schema v$SCHEMA_VERSION) -> Kafka topic clickstream -> analytics (pid ${pids[1]}) -> OpenSearch"
 echo "schema registry: $SCHEMA_REGISTRY_URL (subjects: curl $SCHEMA_REGISTRY_URL/subjects)"
-echo "metrics: http://127.0.0.1:$METRICS_PORT/metrics   dashboards: import conf/dashboards.ndjson (see plugins/sink-opensearch/README.md)"
+echo "dashboard: http://127.0.0.1:${DASHBOARD_PORT:-8050}/   metrics: http://127.0.0.1:$METRICS_PORT/metrics"
+echo "OpenSearch Dashboards: import conf/dashboards.ndjson (see plugins/sink-opensearch/README.md)"
 echo "first documents appear ~21 s after the first events (1 s session gap + 20 s out-of-orderness). Ctrl-C stops."
 count() { # documents in index $1 (0 until the index exists)
   local n; n=$(curl -s "$OPENSEARCH_URL/$1/_count" 2>/dev/null | sed -n 's/.*"count":\([0-9]*\).*/\1/p'); echo "${n:-0}"; }
