@@ -383,10 +383,15 @@ static long poll_one(struct exchange *x, size_t max, int timeout_ms)
     for (ssize_t i = 0; i < n; i++) {
         rd_kafka_message_t *m = x->msgs[i];
         if (m->err) {
-            if (missing_topic(m->err))
-                fail(x, "cannot be read: it was deleted or its ACLs forbid reading; recreate it only with "
-                        "every process of the group stopped",
+            /* Unknown topic right after creating it is metadata still on its
+             * way to every broker: the fetcher retries, and a topic deleted
+             * for real is caught by still_there() from the topic metadata. */
+            if (m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
+                fail(x, "cannot be read: its ACLs forbid reading it; allow this principal to read it",
                      rd_kafka_err2str(m->err));
+            else if (missing_topic(m->err))
+                sh_log(SH_LOG_DEBUG, x->owner->name, "exchange %s: %s (metadata not there yet; retrying)", x->topic,
+                       rd_kafka_message_errstr(m));
             else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 sh_log(SH_LOG_WARN, x->owner->name, "exchange %s: %s", x->topic, rd_kafka_message_errstr(m));
             continue;
