@@ -309,7 +309,8 @@ static inline int sh_sigv4__canonical_query(sh_sigv4__buf *out, const char *quer
     long np = sh_sigv4__params(query, &ps);
     if (np < 0)
         return -1;
-    qsort(ps, (size_t)np, sizeof *ps, sh_sigv4__param_cmp);
+    if (np > 1)
+        qsort(ps, (size_t)np, sizeof *ps, sh_sigv4__param_cmp);
     for (long i = 0; i < np; i++) {
         if (i)
             sh_sigv4__putc(out, '&');
