@@ -93,6 +93,7 @@ struct pipeline {
     struct exchange **exchanges;   /* every transform's exchange (exchange.c) */
     size_t nexchanges;
     int running;                   /* inside pipeline_run's loop: revocations may commit */
+    int inputs_settled;            /* input_settled() of the bounded sources called */
     volatile int stop_requested;
     int failed;
     int quiet;

@@ -90,6 +90,7 @@ struct ks {
 
     int fatal;   /* a rebalance could not be followed safely */
     int ends_final; /* bounded: end offsets sampled after same-process producers finished */
+    int settled;    /* bounded: the host said the input has settled (input_settled) */
     char *group;     /* consumer group id */
     rd_kafka_message_t **msgs;
     sh_record *recs;
@@ -465,30 +466,12 @@ static sh_rc ks_start(void *st)
     return SH_OK;
 }
 
-/* Bounded mode in a pipeline that also produces into Kafka (the quickstart's
- * generator -> Kafka -> analytics): "the end offsets seen at start" are the
- * ones once every other source of this process has finished and the Kafka
- * sinks have flushed, or the source would stop before reading its input. */
-static int others_done(struct ks *s)
-{
-    pipeline *pl = s->ctx->pl;
-    for (size_t i = 0; i < pl->ninsts; i++) {
-        instance *in = pl->insts[i];
-        if (in->kind == SH_SOURCE && in != s->ctx && !in->done && in->p != s->ctx->p)
-            return 0;
-    }
-    return 1;
-}
-
+/* Bounded mode: the end offsets are those once the host says the input has
+ * settled (input_settled: every other source of this process finished and
+ * the sinks flushed, as in the quickstart's generator -> Kafka -> analytics),
+ * or the source would stop before reading its input. */
 static void sample_ends(struct ks *s)
 {
-    pipeline *pl = s->ctx->pl;
-    for (size_t i = 0; i < pl->ninsts; i++) {
-        instance *in = pl->insts[i];
-        if (in->kind == SH_SINK && in->ext == NULL && in->p->flush && in->lp.dl == NULL)
-            for (int k = 0; k < 3000 && in->p->flush(in->state, 0) == SH_RETRY; k++)
-                ; /* built-in Kafka sink: each call waits up to 100 ms */
-    }
     for (size_t t = 0; t < s->ntopics; t++)
         for (int32_t p = 0; p < s->nparts[t]; p++) {
             struct part *pt = &s->parts[t][p];
@@ -730,12 +713,17 @@ static ssize_t take(struct ks *s, size_t max, int timeout_ms)
     }
 }
 
+static void ks_input_settled(void *st)
+{
+    ((struct ks *)st)->settled = 1; /* the ends are sampled at the next poll with an assignment */
+}
+
 static sh_rc ks_poll(void *st, size_t max, int timeout_ms)
 {
     struct ks *s = st;
     if (s->fatal)
         return SH_FATAL;
-    if (s->bounded && !s->ends_final && s->had_assignment && others_done(s))
+    if (s->bounded && !s->ends_final && s->had_assignment && s->settled)
         sample_ends(s);
     if (s->bounded && bounded_done(s))
         return SH_DONE;
@@ -1026,6 +1014,7 @@ const sh_plugin sh_builtin_kafka_source = {
     .destroy = ks_destroy,
     .positions = ks_positions,
     .commit = ks_commit,
+    .input_settled = ks_input_settled,
 };
 
 const struct builtin_ext sh_builtin_kafka_source_ext = {

@@ -57,6 +57,35 @@ static int init_all(pipeline *pl)
     return 0;
 }
 
+/* Bounded runs (plugin.h, input_settled): once every source without the
+ * callback has finished and the sinks have flushed what they produced, the
+ * sources with it fix where their input ends.  Once per run. */
+static void settle_inputs(pipeline *pl)
+{
+    if (pl->inputs_settled)
+        return;
+    int waiting = 0;
+    for (size_t i = 0; i < pl->ninsts; i++) {
+        instance *in = pl->insts[i];
+        if (in->kind != SH_SOURCE)
+            continue;
+        if (in->p->input_settled)
+            waiting = 1;
+        else if (!in->done)
+            return;
+    }
+    pl->inputs_settled = 1;
+    if (!waiting)
+        return;
+    if (flush_sinks(pl, 0, pl->shutdown_timeout_ms) != 0)
+        LOG_WARN("bounded sources: the sinks did not flush what this process produced in time; its end may be missed");
+    for (size_t i = 0; i < pl->ninsts; i++) {
+        instance *in = pl->insts[i];
+        if (in->kind == SH_SOURCE && in->p->input_settled && in->state)
+            WD_CALL_VOID(in, "input_settled", in->p->input_settled(in->state));
+    }
+}
+
 static int any_sink_busy(pipeline *pl)
 {
     for (size_t i = 0; i < pl->ninsts; i++) {
@@ -129,6 +158,7 @@ int pipeline_run(pipeline *pl)
     LOG_INFO("pipeline running: %zu components; Ctrl-C stops it cleanly", pl->ninsts);
 
     while (!pl->stop_requested && !pl->failed) {
+        settle_inputs(pl);
         int busy = any_sink_busy(pl);
         size_t active = 0;
         for (size_t i = 0; i < pl->ninsts && !busy; i++) {

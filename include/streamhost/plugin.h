@@ -57,6 +57,8 @@
  *     replay_fence, slot_settled 1.1
  *   slot_assigned, slot_revoked 1.1        stateful transforms in a group
  *   exchange_recv, exchanges 1.1           transforms with an exchange
+ *   input_settled 1.1                      sources that end where their
+ *                                          input is once the others are done
  *
  * Return codes, one meaning each:
  *   SH_OK       done; go on.
@@ -77,7 +79,9 @@
  * Lifecycle, in the order the host drives one run:
  *   1. validate() of every instance (also all that `streamhost check` does);
  *   2. init() of every instance, in config order; then start() of each;
- *   3. the run loop: poll() the sources (not while a sink is busy()); every
+ *   3. the run loop: poll() the sources (not while a sink is busy()); once
+ *      the sources without input_settled() are done and the sinks flushed,
+ *      input_settled() of the others (a bounded Kafka source); every
  *      emit() runs process() downstream synchronously, and watermarks follow
  *      (watermark()); tick() about every 100 ms (sinks write out on their
  *      own schedule there and report it through acked()); at each commit
@@ -599,6 +603,18 @@ typedef struct sh_plugin {
      *  NULL), so that `streamhost check` can say which internal topics a
      *  run will create; exchange_open() refuses any other name. */
     const char *const *exchanges;
+
+    /* --- bounded runs, sources (optional) --- */
+
+    /** Sources whose finite input ends where the input is "now" (a Kafka
+     *  topic read with bounded = true: the end offsets at the start): the
+     *  host calls it once per run, when every other source of the process
+     *  without this callback has finished (SH_DONE) and the sinks have
+     *  flushed what those produced, so that a pipeline writing the input it
+     *  reads (generator -> Kafka -> analytics in one process) does not stop
+     *  before its input is there.  Fix the end positions then; give SH_DONE
+     *  only after it.  With no other source it comes right at the start. */
+    void (*input_settled)(void *state);
 } sh_plugin;
 
 /** Size of the descriptor as ABI 1.0 released it: the loader accepts any
