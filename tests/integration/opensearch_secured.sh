@@ -119,14 +119,15 @@ check "the template's mapping applies (windowEndTime is a date)" test "$type" = 
 check "the run logged no error" test -z "$(sink_lines "$T/good.err")"
 
 # ---- 2. a wrong password: kept, bounded, nothing committed --------------------
-MPORT=$((20000 + $$ % 20000))
+MPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+METRICS_URL="http://127.0.0.1:$MPORT/metrics"
 ini wrongpw "${P}retry-" writer WRONG_PW "$URL" "$CA"
 unset MPORT
 start=$SECONDS
 "$SH" run "$T/wrongpw.ini" 2> "$T/wrongpw.err" &
 pid=$!
 for _ in $(seq 300); do grep -q "authentication failed" "$T/wrongpw.err" && break; sleep 0.1; done
-curl -s "http://127.0.0.1:$((20000 + $$ % 20000))/metrics" > "$T/wrongpw.metrics" || true
+curl -s "$METRICS_URL" > "$T/wrongpw.metrics" || true
 rc=0; wait "$pid" || rc=$?
 sink_lines "$T/wrongpw.err"
 check "a wrong password ends the run at shutdown.timeout with exit 1 (took $((SECONDS - start)) s)" test "$rc" -eq 1
