@@ -1,9 +1,10 @@
 /* kafka_source.c - the built-in Kafka source: a consumer-group member that
- * decodes Avro (three framings) straight into records, sends undecodable
- * messages to the dead-letter output, and commits offsets only when the
- * pipeline says they are durable (builtin_ext.commit). */
-#include "avro_codec.h"
+ * turns messages into records (kafka_decode.c: framings, schemas, checks),
+ * sends undecodable ones to the dead-letter output, pauses a partition
+ * while the schema registry cannot answer, and commits offsets only when
+ * the pipeline says they are durable (plugin.h: positions, commit). */
 #include "kafka.h"
+#include "kafka_decode.h"
 #include "log.h"
 #include "registry.h"
 
@@ -61,25 +62,13 @@ struct part {
     int64_t retry_at, backoff;
 };
 
-/* A writer schema seen in messages: its decoding plan, or why its messages
- * are dead letters (reason). */
-struct wplan {
-    int glue;
-    int32_t id;
-    unsigned char uuid[16];
-    avro_plan *plan;
-    char *reason;
-};
-
 struct ks {
     const sh_host *h;
     sh_ctx *ctx;
     rd_kafka_t *rk;
     rd_kafka_queue_t *q;
-    avro_codec *codec;
-    int allow_confluent, allow_glue, allow_bare;
-    int bounded, require_key, time_field;
-    int64_t max_bytes, max_future;
+    kafka_decoder *dec; /* messages to records (kafka_decode.c) */
+    int bounded;
     char **topics;
     size_t ntopics;
     struct part **parts; /* per topic, per partition */
@@ -98,12 +87,6 @@ struct ks {
     size_t cap;
     arena arena;
     uint64_t *m_msgs, *m_bad;
-    registry *reg;
-    const avro_plan *self_plan; /* the reader's schema: bare messages, or no registry */
-    char *glue_dir;
-    struct wplan *wp;
-    size_t nwp, capwp;
-    struct wplan *last_wp; /* the hot path's one-entry cache */
     int64_t retry_max;
     int64_t *m_paused;
     int64_t *m_lag;
@@ -297,89 +280,11 @@ static sh_rc ks_init(const sh_host *h, sh_ctx *ctx, void **state)
         s->topics[i] = strdup(topics[i]);
     s->parts = calloc(s->ntopics, sizeof(struct part *));
     s->nparts = calloc(s->ntopics, sizeof(int32_t));
-    if (strcmp(h->cfg_str(ctx, "format"), "avro") != 0) {
-        h->log(ctx, SH_LOG_ERROR, "%s: format '%s' is not supported (use avro)", h->cfg_where(ctx, "format"),
-               h->cfg_str(ctx, "format"));
+    s->dec = kafka_decoder_new(h, ctx, s->topics[0]);
+    if (!s->dec)
         return SH_FATAL;
-    }
-    const char *const *fr;
-    size_t nfr = h->cfg_list(ctx, "framing", &fr);
-    for (size_t i = 0; i < nfr; i++) {
-        framing_t f;
-        if (framing_parse(fr[i], &f) != 0) {
-            h->log(ctx, SH_LOG_ERROR, "%s: framing '%s' is not one of auto, confluent, glue, bare",
-                   h->cfg_where(ctx, "framing"), fr[i]);
-            return SH_FATAL;
-        }
-        s->allow_confluent |= f == FRAMING_AUTO || f == FRAMING_CONFLUENT;
-        s->allow_glue |= f == FRAMING_AUTO || f == FRAMING_GLUE;
-        s->allow_bare |= f == FRAMING_AUTO || f == FRAMING_BARE;
-    }
-    const char *stream = h->cfg_str(ctx, "stream");
-    s->reg = registry_from_config(h, ctx, err, sizeof err);
-    if (!s->reg && *err) {
-        h->log(ctx, SH_LOG_ERROR, "%s", err);
-        return SH_FATAL;
-    }
     s->retry_max = h->cfg_int(ctx, "schema.registry.retry.max");
-    const char *gd = h->cfg_str(ctx, "glue.schemas.dir");
-    s->glue_dir = gd && *gd ? strdup(gd) : NULL;
-    const char *sf = h->cfg_str(ctx, "schema.file");
-    if (sf && *sf) {
-        s->codec = avro_codec_new(sf, stream ? stream : s->topics[0], err, sizeof err);
-    } else if (s->reg) {
-        /* the reader's schema: the subject's latest version, once, at start */
-        char subj[1024], *json = NULL, what[1200];
-        const char *su = h->cfg_str(ctx, "subject");
-        snprintf(subj, sizeof subj, "%s", su && *su ? su : s->topics[0]);
-        if (!(su && *su))
-            snprintf(subj + strlen(subj), sizeof subj - strlen(subj), "-value");
-        int32_t id;
-        reg_rc rc = registry_latest(s->reg, subj, &id, &json, err, sizeof err);
-        if (rc != REG_OK) {
-            h->log(ctx, SH_LOG_ERROR, "%s: no reader schema: %s (set schema.file, or register the schema)",
-                   h->cfg_where(ctx, "schema.registry.url"), err);
-            return SH_FATAL;
-        }
-        snprintf(what, sizeof what, "subject '%s' (latest version, schema id %d)", subj, (int)id);
-        s->codec = avro_codec_new_json(json, strlen(json), what, stream ? stream : s->topics[0], err, sizeof err);
-        free(json);
-        if (s->codec)
-            h->log(ctx, SH_LOG_INFO, "reader schema: %s", what);
-    } else {
-        sf = "conf/ClickEvent.avsc";
-        s->codec = avro_codec_new(sf, stream ? stream : s->topics[0], err, sizeof err);
-    }
-    if (!s->codec) {
-        h->log(ctx, SH_LOG_ERROR, "%s: %s", h->cfg_where(ctx, sf ? "schema.file" : "schema.registry.url"), err);
-        return SH_FATAL;
-    }
-    const char *const *items;
-    size_t n = h->cfg_list(ctx, "confluent.schema.ids", &items);
-    int64_t ids[64];
-    for (size_t i = 0; i < n && i < 64; i++)
-        ids[i] = strtoll(items[i], NULL, 10);
-    avro_codec_allow_ids(s->codec, ids, n < 64 ? n : 64);
-    n = h->cfg_list(ctx, "glue.schema.versions", &items);
-    if (avro_codec_allow_uuids(s->codec, items, n, err, sizeof err) != 0) {
-        h->log(ctx, SH_LOG_ERROR, "%s: %s", h->cfg_where(ctx, "glue.schema.versions"), err);
-        return SH_FATAL;
-    }
-    s->self_plan = avro_codec_self_plan(s->codec);
-    const char *tf = h->cfg_str(ctx, "time.field");
-    s->time_field = -1;
-    if (tf && *tf) {
-        s->time_field = sh_schema_field(avro_codec_schema(s->codec), tf);
-        if (s->time_field < 0 || avro_codec_schema(s->codec)->fields[s->time_field].type != SH_INT) {
-            h->log(ctx, SH_LOG_ERROR, "%s: time.field '%s' is not an integer field of %s", h->cfg_where(ctx, "time.field"),
-                   tf, sf ? sf : "the reader's schema");
-            return SH_FATAL;
-        }
-    }
     s->bounded = (int)h->cfg_int(ctx, "bounded");
-    s->require_key = (int)h->cfg_int(ctx, "require.key");
-    s->max_bytes = h->cfg_int(ctx, "max.message.bytes");
-    s->max_future = h->cfg_int(ctx, "timestamp.max_future");
     const char *reset = h->cfg_str(ctx, "offset.reset");
     if (strcmp(reset, "earliest") && strcmp(reset, "latest")) {
         h->log(ctx, SH_LOG_ERROR, "%s: offset.reset '%s' is not earliest or latest", h->cfg_where(ctx, "offset.reset"),
@@ -499,64 +404,6 @@ static int bounded_done(struct ks *s)
     return 1;
 }
 
-/* The writer schema of a Confluent id (from the registry) or a Glue UUID
- * (from glue.schemas.dir): its plan, built once, or the reason its messages
- * are dead letters.  NULL when the registry is unavailable (err says why):
- * nothing is decided, the caller holds the message. */
-static struct wplan *writer_plan(struct ks *s, int glue, int32_t id, const unsigned char *uuid, char *err,
-                                 size_t errlen)
-{
-    for (size_t i = 0; i < s->nwp; i++) {
-        struct wplan *w = &s->wp[i];
-        if (w->glue == glue && (glue ? memcmp(w->uuid, uuid, 16) == 0 : w->id == id))
-            return w;
-    }
-    char what[128], why[6144], *text = NULL;
-    const char *json = NULL;
-    struct wplan nw = {.glue = glue, .id = id};
-    if (glue) {
-        memcpy(nw.uuid, uuid, 16);
-        snprintf(what, sizeof what,
-                 "Glue schema version %02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", uuid[0],
-                 uuid[1], uuid[2], uuid[3], uuid[4], uuid[5], uuid[6], uuid[7], uuid[8], uuid[9], uuid[10], uuid[11],
-                 uuid[12], uuid[13], uuid[14], uuid[15]);
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s.avsc", s->glue_dir, what + strlen("Glue schema version "));
-        if (!(text = registry_read_file(path, NULL)))
-            snprintf(why, sizeof why, "unknown_schema: %s: no schema file %s (%s)", what, path, strerror(errno));
-        json = text;
-    } else {
-        snprintf(what, sizeof what, "schema id %d", (int)id);
-        reg_rc rc = registry_schema_by_id(s->reg, id, &json, err, errlen);
-        if (rc == REG_UNAVAILABLE)
-            return NULL;
-        if (rc != REG_OK) {
-            snprintf(why, sizeof why, "unknown_schema: %s", err);
-            json = NULL;
-        }
-    }
-    if (json) {
-        char perr[768];
-        nw.plan = avro_plan_new(s->codec, json, strlen(json), perr, sizeof perr);
-        if (!nw.plan)
-            snprintf(why, sizeof why, "incompatible_schema: %s cannot be read with the reader's schema: %s", what, perr);
-    }
-    free(text);
-    if (nw.plan)
-        s->h->log(s->ctx, SH_LOG_INFO, "%s: decoding plan built", what);
-    else {
-        nw.reason = strdup(why);
-        s->h->log(s->ctx, SH_LOG_WARN, "%s; its messages go to the dead-letter output", why);
-    }
-    if (s->nwp == s->capwp) {
-        s->capwp = s->capwp ? s->capwp * 2 : 8;
-        s->wp = realloc(s->wp, s->capwp * sizeof *s->wp);
-        s->last_wp = NULL; /* pointers into the old array */
-    }
-    s->wp[s->nwp] = nw;
-    return &s->wp[s->nwp++];
-}
-
 static rd_kafka_topic_partition_list_t *one_partition(const char *topic, int32_t partition, int64_t offset)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
@@ -615,7 +462,7 @@ static void retry_held(struct ks *s)
             if (!p->assigned || !p->held || now < p->retry_at)
                 continue;
             char err[1024] = "not asked again in this round";
-            if (failed || !writer_plan(s, 0, p->held_id, NULL, err, sizeof err)) {
+            if (failed || !kafka_decoder_ask(s->dec, p->held_id, err, sizeof err)) {
                 failed = 1;
                 p->backoff = p->backoff * 2 > s->retry_max ? s->retry_max : p->backoff * 2;
                 if (p->backoff < 100)
@@ -733,7 +580,7 @@ static sh_rc ks_poll(void *st, size_t max, int timeout_ms)
         s->cap = max;
         s->msgs = realloc(s->msgs, max * sizeof *s->msgs);
         s->recs = realloc(s->recs, max * sizeof *s->recs);
-        s->vals = realloc(s->vals, max * avro_codec_schema(s->codec)->nfields * sizeof *s->vals);
+        s->vals = realloc(s->vals, max * kafka_decoder_schema(s->dec)->nfields * sizeof *s->vals);
     }
     ssize_t n = take(s, max, timeout_ms);
     if (s->fatal) {
@@ -745,7 +592,7 @@ static sh_rc ks_poll(void *st, size_t max, int timeout_ms)
         s->h->log(s->ctx, SH_LOG_WARN, "consume failed: %s", rd_kafka_err2str(rd_kafka_last_error()));
         return SH_RETRY;
     }
-    const sh_schema *schema = avro_codec_schema(s->codec);
+    const sh_schema *schema = kafka_decoder_schema(s->dec);
     uint32_t nf = schema->nfields;
     size_t nrec = 0;
     int64_t now = s->h->now_ms(s->ctx);
@@ -785,71 +632,16 @@ static sh_rc ks_poll(void *st, size_t max, int timeout_ms)
         p->next = m->offset + 1;
         if (s->bounded && p->end >= 0 && p->next >= p->end)
             p->reached = 1;
-        if ((int64_t)m->len > s->max_bytes) {
-            snprintf(reason, sizeof reason, "oversized: %zu bytes > max.message.bytes", m->len);
-            dead(s, m, p, reason);
-            continue;
-        }
-        if (s->require_key && (!m->key || m->key_len == 0)) {
-            dead(s, m, p, "null_key: the message has no key (producers key click events by userid)");
-            continue;
-        }
         sh_value *vals = &s->vals[nrec * nf];
-        framing_t fr = FRAMING_BARE;
-        const unsigned char *first = m->payload;
-        if (m->len && first[0] == 0x00 && s->allow_confluent)
-            fr = FRAMING_CONFLUENT;
-        else if (m->len && first[0] == 0x03 && s->allow_glue)
-            fr = FRAMING_GLUE;
-        else if (m->len && !s->allow_bare) {
-            snprintf(reason, sizeof reason, "bad_magic: first byte 0x%02x is not an accepted framing (%s%s%s)",
-                     first[0], s->allow_confluent ? "confluent 0x00 " : "", s->allow_glue ? "glue 0x03 " : "",
-                     s->allow_bare ? "bare" : "");
-            dead(s, m, p, reason);
-            continue;
-        }
-        avro_frame f;
-        if (avro_codec_frame(s->codec, fr, m->payload, m->len, &f, reason, sizeof reason)) {
-            dead(s, m, p, reason);
-            continue;
-        }
-        const avro_plan *plan = s->self_plan;
-        if ((f.framing == FRAMING_CONFLUENT && s->reg) || (f.framing == FRAMING_GLUE && s->glue_dir)) {
-            int glue = f.framing == FRAMING_GLUE;
-            struct wplan *w = s->last_wp;
-            if (!w || w->glue != glue || (glue ? memcmp(w->uuid, f.uuid, 16) != 0 : w->id != f.id)) {
-                char err[1024];
-                if (!(w = writer_plan(s, glue, f.id, f.uuid, err, sizeof err))) {
-                    (*s->m_msgs)--; /* counted again when it is read again */
-                    hold(s, p, rd_kafka_topic_name(m->rkt), m->partition, m->offset, f.id, err);
-                    continue;
-                }
-                s->last_wp = w;
-            }
-            if (!w->plan) {
-                dead(s, m, p, w->reason);
-                continue;
-            }
-            plan = w->plan;
-        }
-        if (avro_plan_decode(plan, f.body, f.blen, vals, &s->arena, reason, sizeof reason)) {
-            dead(s, m, p, reason);
-            continue;
-        }
         int64_t t;
-        if (s->time_field >= 0) {
-            if (vals[s->time_field].type != SH_INT) {
-                dead(s, m, p, "bad_timestamp: the time field is null");
-                continue;
-            }
-            t = vals[s->time_field].u.i;
-        } else {
-            t = rd_kafka_message_timestamp(m, NULL);
+        int32_t hold_id;
+        kd_result kr = kafka_decode(s->dec, m, now, vals, &s->arena, &t, &hold_id, reason, sizeof reason);
+        if (kr == KD_HOLD) {
+            (*s->m_msgs)--; /* counted again when it is read again */
+            hold(s, p, rd_kafka_topic_name(m->rkt), m->partition, m->offset, hold_id, reason);
+            continue;
         }
-        if (t < 0 || (s->max_future > 0 && t > now + s->max_future)) {
-            snprintf(reason, sizeof reason,
-                     "bad_timestamp: event time %lld is negative or more than timestamp.max_future ahead of the clock",
-                     (long long)t);
+        if (kr == KD_DEAD) {
             dead(s, m, p, reason);
             continue;
         }
@@ -974,14 +766,7 @@ static void ks_destroy(void *st)
         rd_kafka_queue_destroy(s->q);
     if (s->rk)
         rd_kafka_destroy(s->rk);
-    for (size_t i = 0; i < s->nwp; i++) {
-        avro_plan_free(s->wp[i].plan);
-        free(s->wp[i].reason);
-    }
-    free(s->wp);
-    avro_codec_free(s->codec);
-    registry_free(s->reg);
-    free(s->glue_dir);
+    kafka_decoder_free(s->dec);
     free(s->group);
     for (size_t t = 0; t < s->ntopics; t++) {
         for (int32_t p = 0; p < s->nparts[t]; p++)
