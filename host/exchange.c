@@ -42,6 +42,8 @@ struct exchange {
     int failed;
     int had_assignment;
     int64_t last_check; /* mono ms of the last check that the topic is there */
+    int64_t opened_ms;  /* mono ms when the consumer started */
+    int read_any;       /* a message was read: the topic's metadata is known to be there */
     struct xpart *parts;
     rd_kafka_message_t **msgs;
     sh_exchange_msg *xm;
@@ -318,6 +320,7 @@ uint32_t exchange_open(instance *in, const char *name, int32_t *first_slot, uint
     x->q = rd_kafka_queue_get_consumer(x->cons);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, x->topic, RD_KAFKA_PARTITION_UA);
+    x->opened_ms = sh_mono_ms();
     rd_kafka_resp_err_t e = rd_kafka_subscribe(x->cons, l);
     rd_kafka_topic_partition_list_destroy(l);
     if (e) {
@@ -384,10 +387,14 @@ static long poll_one(struct exchange *x, size_t max, int timeout_ms)
         rd_kafka_message_t *m = x->msgs[i];
         if (m->err) {
             /* Unknown topic right after creating it is metadata still on its
-             * way to every broker: the fetcher retries, and a topic deleted
-             * for real is caught by still_there() from the topic metadata. */
+             * way (seen under load 0.1 s after the create): the fetcher
+             * retries.  Once the topic was read from, or after 30 s, it means
+             * the topic is gone. */
             if (m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
                 fail(x, "cannot be read: its ACLs forbid reading it; allow this principal to read it",
+                     rd_kafka_err2str(m->err));
+            else if (missing_topic(m->err) && (x->read_any || sh_mono_ms() - x->opened_ms > 30000))
+                fail(x, "cannot be read: it was deleted; recreate it only with every process of the group stopped",
                      rd_kafka_err2str(m->err));
             else if (missing_topic(m->err))
                 sh_log(SH_LOG_DEBUG, x->owner->name, "exchange %s: %s (metadata not there yet; retrying)", x->topic,
@@ -396,6 +403,7 @@ static long poll_one(struct exchange *x, size_t max, int timeout_ms)
                 sh_log(SH_LOG_WARN, x->owner->name, "exchange %s: %s", x->topic, rd_kafka_message_errstr(m));
             continue;
         }
+        x->read_any = 1;
         int32_t p = m->partition;
         if (p < 0 || (uint32_t)p >= x->n || !x->parts[p].assigned) {
             sh_log(SH_LOG_DEBUG, x->owner->name, "exchange %s[%d] offset %lld: not assigned, skipped", x->topic, (int)p,
