@@ -170,6 +170,11 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(RDK_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  TOOL    $@"
 	$(Q)$(CC) $(CFLAGS) $(HOST_CFLAGS) -o $@ $< $(LDFLAGS) $(HOST_LIBS)
+# msk_token prints the host's own MSK IAM token (host/msk_iam.c): it links the host's objects.
+$(BUILD)/tests/tools/msk_token: tests/tools/msk_token.c $(HOST_LIB_OBJS) $(RDK_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  TOOL    $@"
+	$(Q)$(CC) $(CFLAGS) $(HOST_CFLAGS) -Ihost -o $@ $< $(HOST_LIB_OBJS) $(LDFLAGS) -rdynamic $(HOST_LIBS)
 
 integration-test: all $(TEST_TOOLS)
 	@BUILD=$(BUILD) tests/run-integration.sh

@@ -5,6 +5,7 @@
 #include "cfgvalue.h"
 #include "http_metrics.h"
 #include "log.h"
+#include "msk_iam.h"
 
 #include <librdkafka/rdkafka_mock.h>
 #include <openssl/x509.h>
@@ -375,8 +376,8 @@ rd_kafka_conf_t *kafka_conf_new(pipeline *pl, instance *in, char *err, size_t er
     const sh_config *file = pl->cfg; /* names FILE:LINE of each property */
     for (size_t i = 0; ks && i < ks->nkv; i++) {
         cfg_kv *kv = &ks->kvs[i];
-        if (strcmp(kv->key, KAFKA_EMBEDDED_PARTITIONS) == 0)
-            continue;
+        if (strcmp(kv->key, KAFKA_EMBEDDED_PARTITIONS) == 0 || msk_iam_own_key(kv->key, kv->value))
+            continue; /* (MSK IAM's keys: msk_iam_conf below) */
         if (strcmp(kv->key, KAFKA_AUTH_TIMEOUT) == 0) {
             int64_t ms;
             if (sh_parse_duration_ms(kv->value, &ms, NULL, 0) == 0 && ms > 0)
@@ -400,7 +401,7 @@ rd_kafka_conf_t *kafka_conf_new(pipeline *pl, instance *in, char *err, size_t er
         rd_kafka_conf_set(conf, "bootstrap.servers", "localhost:9092", NULL, 0);
     for (size_t i = 0; in && in->sec && i < in->sec->nkv; i++) {
         cfg_kv *kv = &in->sec->kvs[i];
-        if (strncmp(kv->key, "kafka.", 6) != 0)
+        if (strncmp(kv->key, "kafka.", 6) != 0 || msk_iam_own_key(kv->key + 6, kv->value))
             continue;
         if (strcmp(kv->key + 6, KAFKA_AUTH_TIMEOUT) == 0) {
             int64_t ms;
@@ -421,6 +422,11 @@ rd_kafka_conf_t *kafka_conf_new(pipeline *pl, instance *in, char *err, size_t er
             return NULL;
         }
     }
+    /* sasl.mechanism = AWS_MSK_IAM: OAUTHBEARER tokens (docs/msk-iam.md) */
+    if (msk_iam_conf(pl->cfg, in ? in->sec : NULL, conf, err, errlen) != 0) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
     return conf;
 }
 
@@ -429,6 +435,8 @@ rd_kafka_conf_t *kafka_conf_new(pipeline *pl, instance *in, char *err, size_t er
 static int validate_own(pipeline *pl, const char *sec, const char *key, const char *value, int line)
 {
     char e[256];
+    if (msk_iam_own_key(key, value)) /* checked by msk_iam_validate */
+        return 1;
     if (strcmp(key, KAFKA_AUTH_TIMEOUT) == 0) {
         int64_t ms;
         if (sh_parse_duration_ms(value, &ms, e, sizeof e) != 0 || ms <= 0)
@@ -481,6 +489,7 @@ void kafka_validate(pipeline *pl)
         }
     }
     rd_kafka_conf_destroy(conf);
+    msk_iam_validate(pl); /* MSK IAM: region, credentials (docs/msk-iam.md) */
 }
 
 void kafka_shutdown(void)
