@@ -15,6 +15,7 @@
 #include "streamhost/testkit.h"
 
 #include "../host/config.h"
+#include "../host/cfgvalue.h"
 #include "../host/clock.h"
 #include "../host/deadletter.h"
 #include "../host/flow.h"
@@ -477,6 +478,18 @@ int64_t th_rand_time(uint64_t *st, int64_t base)
         return base;
     return base + d;
 }
+
+int64_t th_event_time(uint64_t *st, int64_t base, int wild)
+{
+    if (wild)
+        return th_rand_time(st, base);
+    int64_t d = (int64_t)th_below(st, 60001) - 30000;
+    if ((d > 0 && base > INT64_MAX - d) || (d < 0 && base < INT64_MIN - d))
+        return base;
+    return base + d;
+}
+
+int64_t th_duration_ms(const char *text) { return sh_value_int(SH_CFG_DURATION, text); }
 
 void *th_scratch(testhost *th, size_t n)
 {

@@ -19,7 +19,8 @@
  *   sh_cfg_at_least a numeric config value with a lower bound, likewise;
  *   SH_VALIDATE_WITH a validate() callback from the function that reads and
  *                   checks the config for init() too (one place for the
- *                   rules), and sh_state_new, init()'s zeroed state.
+ *                   rules), SH_INIT_STATE the start of init() with it, and
+ *                   sh_state_new, init()'s zeroed state.
  *
  * None of them is thread-safe; plugins call them from their callbacks, which
  * the host runs one at a time.
@@ -307,6 +308,22 @@ static inline int sh_cfg_at_least(const sh_host *host, sh_ctx *ctx, const char *
         VALUES_T values_;                                                     \
         return READ(host, ctx, &values_);                                     \
     }
+
+/** The usual start of an init(host, ctx, state) whose state type STATE_T
+ *  has members host, ctx and cfg (a VALUES_T): reads and checks the config
+ *  with READ (the function validate() uses, SH_VALIDATE_WITH), allocates the
+ *  zeroed state as `st` and fills those three members; returns SH_FATAL
+ *  from init when the config is refused or memory runs out. */
+#define SH_INIT_STATE(STATE_T, st, VALUES_T, READ)                            \
+    VALUES_T st##_cfg_;                                                       \
+    if (READ(host, ctx, &st##_cfg_) != SH_OK)                                 \
+        return SH_FATAL;                                                      \
+    STATE_T *st = (STATE_T *)sh_state_new(host, ctx, sizeof(STATE_T));        \
+    if (!st)                                                                  \
+        return SH_FATAL;                                                      \
+    st->host = host;                                                          \
+    st->ctx = ctx;                                                            \
+    st->cfg = st##_cfg_
 
 /** `size` zeroed bytes for an instance's state, or NULL after logging "out
  *  of memory" (return SH_FATAL). */

@@ -102,6 +102,12 @@ uint64_t th_below(uint64_t *state, uint64_t n);
  * side, so input comes out of order), sometimes anywhere, INT64_MIN,
  * INT64_MAX or next to them. */
 int64_t th_rand_time(uint64_t *state, int64_t base);
+/* An event time for property tests: wild (th_rand_time) or tame, within
+ * +-30 s of `base` (which is what makes windows merge, fire and go late). */
+int64_t th_event_time(uint64_t *state, int64_t base, int wild);
+/* A duration as config writes it ("500ms", "1s", "2d") in ms, parsed as the
+ * host parses it. */
+int64_t th_duration_ms(const char *text);
 /* Scratch memory that lives until th_scratch_reset or th_free (records
  * fed to the plugin point into it). */
 void *th_scratch(testhost *th, size_t n);

@@ -41,11 +41,16 @@ typedef struct ss_output {
 } ss_output;
 #define SS_ID_AT 24
 
+/* The section's config values, as read and checked once. */
+typedef struct ss_values {
+    int64_t gap, out_of_orderness, idleness;
+    const char *key_field, *event_type_field, *product_type_field, *index;
+} ss_values;
+
 typedef struct ss_state {
     const sh_host *host;
     sh_ctx *ctx;
-    int64_t gap, out_of_orderness, idleness;
-    const char *key_field, *event_type_field, *product_type_field;
+    ss_values cfg; /* the section's values, checked (session_plugin.c) */
     sh_schema out_schema;
 
     ss_store store;
@@ -60,7 +65,8 @@ typedef struct ss_state {
     size_t nslot_fence;
     uint32_t nassigned;  /* slots assigned through slot_assigned() */
 
-    sh_field_cache fields; /* input field positions per schema */
+    sh_field_want want[SS_IN_N]; /* the input fields it reads (from the config) */
+    sh_field_cache fields;       /* their positions per input schema */
     sh_recqueue late;      /* late records of the current batch (shallow copies) */
     int64_t *merge_starts; /* scratch for the rare multi-session merge */
     size_t capmerge;

@@ -88,7 +88,7 @@ sh_rc ss_apply(ss_state *st, const sh_record *r, const ss_fields *f,
 {
     ss_store *S = &st->store;
     int64_t start = r->time;
-    int64_t end = start > INT64_MAX - st->gap ? INT64_MAX : start + st->gap;
+    int64_t end = start > INT64_MAX - st->cfg.gap ? INT64_MAX : start + st->cfg.gap;
     *late = 0;
 
     uint32_t hit = SS_NONE;

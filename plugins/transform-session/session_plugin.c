@@ -33,16 +33,6 @@ static const char *const ss_outputs[] = {"late", NULL};
 
 /* --- input schemas -------------------------------------------------------- */
 
-/* Field positions for records of `schema`, resolved on first sight. */
-static const ss_fields *ss_fields_for(ss_state *st, const sh_schema *schema)
-{
-    const sh_field_want want[SS_IN_N] = {
-        [SS_IN_KEY] = {"key", st->key_field, SH_INT},
-        [SS_IN_EVENT_TYPE] = {"event_type_field", st->event_type_field, SH_STRING},
-        [SS_IN_PRODUCT_TYPE] = {"product_type_field", st->product_type_field, SH_STRING},
-    };
-    return sh_field_cache_get(&st->fields, st->host, st->ctx, schema, want, SS_IN_N);
-}
 
 /* --- firing ----------------------------------------------------------------- */
 
@@ -85,7 +75,7 @@ static sh_rc ss_advance(ss_state *st, int64_t now)
                 return SH_FATAL;
             }
     }
-    (void)ss_clock_watermark(&st->clock, st->out_of_orderness, st->idleness,
+    (void)ss_clock_watermark(&st->clock, st->cfg.out_of_orderness, st->cfg.idleness,
                              now, &wm);
     if (st->host_wm > wm)
         wm = st->host_wm;
@@ -101,7 +91,7 @@ static sh_rc ss_advance(ss_state *st, int64_t now)
 static sh_rc ss_dead_null_key(ss_state *st, const sh_record *r)
 {
     char reason[160];
-    snprintf(reason, sizeof reason, "null_key: field '%s' is null", st->key_field);
+    snprintf(reason, sizeof reason, "null_key: field '%s' is null", st->cfg.key_field);
     st->dead.len = 0;
     sh_json_record(&st->dead, r);
     (*st->null_keys)++;
@@ -118,7 +108,7 @@ static sh_rc ss_process(void *state, uint32_t input, const sh_record *recs,
     int64_t now = st->host->mono_ms(st->ctx);
     for (size_t i = 0; i < n; i++) {
         const sh_record *r = &recs[i];
-        const ss_fields *f = ss_fields_for(st, r->schema);
+        const ss_fields *f = sh_field_cache_get(&st->fields, st->host, st->ctx, r->schema, st->want, SS_IN_N);
         if (!f)
             return SH_FATAL;
         const sh_value *kv = &r->values[f->pos[SS_IN_KEY]];
@@ -204,12 +194,9 @@ static void ss_destroy(void *state)
     free(st);
 }
 
-/* The config values, checked: the one place for these rules, used by
- * validate() (`streamhost check`) and init().  Logs one line per bad value. */
-typedef struct ss_values {
-    int64_t gap, out_of_orderness, idleness;
-    const char *key_field, *event_type_field, *product_type_field, *index;
-} ss_values;
+/* The config values (ss_values, session.h), checked: the one place for
+ * these rules, used by validate() (`streamhost check`) and init().  Logs one
+ * line per bad value. */
 
 static sh_rc ss_read_config(const sh_host *host, sh_ctx *ctx, ss_values *c)
 {
@@ -229,21 +216,11 @@ SH_VALIDATE_WITH(ss_validate, ss_values, ss_read_config)
 
 static sh_rc ss_init(const sh_host *host, sh_ctx *ctx, void **state)
 {
-    ss_values c;
-    if (ss_read_config(host, ctx, &c) != SH_OK)
-        return SH_FATAL;
-    ss_state *st = sh_state_new(host, ctx, sizeof *st);
-    if (!st)
-        return SH_FATAL;
-    st->host = host;
-    st->ctx = ctx;
-    st->gap = c.gap;
-    st->out_of_orderness = c.out_of_orderness;
-    st->idleness = c.idleness;
-    st->key_field = c.key_field;
-    st->event_type_field = c.event_type_field;
-    st->product_type_field = c.product_type_field;
-    const char *index = c.index;
+    SH_INIT_STATE(ss_state, st, ss_values, ss_read_config);
+    st->want[SS_IN_KEY] = (sh_field_want){"key", st->cfg.key_field, SH_INT};
+    st->want[SS_IN_EVENT_TYPE] = (sh_field_want){"event_type_field", st->cfg.event_type_field, SH_STRING};
+    st->want[SS_IN_PRODUCT_TYPE] = (sh_field_want){"product_type_field", st->cfg.product_type_field, SH_STRING};
+    const char *index = st->cfg.index;
     st->out_schema = (sh_schema){.name = index, .nfields = SS_NFIELDS,
                                  .fields = ss_out_fields};
     st->wm = st->host_wm = INT64_MIN;

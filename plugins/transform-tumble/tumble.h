@@ -70,11 +70,18 @@ typedef struct tb_mwin {
     tb_partial *parts;  /* by source partition, src_n of them */
 } tb_mwin;
 
+/* The section's config values, as read and checked once; exchange is
+ * TB_EX_AUTO, TB_EX_KAFKA or TB_EX_LOCAL. */
+typedef struct tb_values {
+    int64_t size;
+    const char *checkout_field, *departments_field, *counts_index, *departments_index;
+    int exchange;
+} tb_values;
+
 typedef struct tb_state {
     const sh_host *host;
     sh_ctx *ctx;
-    int64_t size;
-    const char *checkout_field, *departments_field;
+    tb_values cfg; /* the section's values, checked (tumble_plugin.c) */
     sh_schema counts_schema, depts_schema;
 
     tb_window *windows; /* open windows by ascending start */
@@ -86,14 +93,14 @@ typedef struct tb_state {
     int64_t wm;           /* windows with end - 1 <= wm have fired */
     int64_t fence;        /* replay: windows with end - 1 < fence were delivered before */
 
-    sh_field_cache fields; /* input field positions per schema */
+    sh_field_want want[TB_IN_N]; /* the input fields it reads (from the config) */
+    sh_field_cache fields;       /* their positions per input schema */
     sh_recqueue late;      /* late sessions of the current batch (shallow copies) */
     tb_dept_count *sorted; /* scratch for firing */
     size_t capsorted;
     tb_output out;
 
     /* exchange mode: partials per (window, source partition) through Kafka */
-    int exchange_cfg;       /* TB_EX_AUTO / TB_EX_KAFKA / TB_EX_LOCAL */
     uint32_t ex_n, src_n;   /* exchange partitions (0: local mode), source partitions */
     int32_t ex_first;       /* slot of exchange partition 0 */
     int64_t *src_fence;     /* by slot: fence of a source slot (INT64_MIN none) */
@@ -131,7 +138,7 @@ static inline int64_t tb_window_start(int64_t t, int64_t size)
 /* Last millisecond of the window starting at `start` (end - 1). */
 static inline int64_t tb_window_last(const tb_state *st, int64_t start)
 {
-    return start > INT64_MAX - (st->size - 1) ? INT64_MAX : start + (st->size - 1);
+    return start > INT64_MAX - (st->cfg.size - 1) ? INT64_MAX : start + (st->cfg.size - 1);
 }
 
 /* The files below form layers, each using only those above it:

@@ -115,7 +115,7 @@ int64_t tb_src_fence(const tb_state *st, int32_t slot)
 
 sh_rc tb_exchange_start(tb_state *st)
 {
-    if (st->exchange_cfg == TB_EX_LOCAL)
+    if (st->cfg.exchange == TB_EX_LOCAL)
         return SH_OK;
     int32_t first = -1;
     uint32_t src_n = 0, n = 0;
@@ -124,7 +124,7 @@ sh_rc tb_exchange_start(tb_state *st)
     if (n == 0) {
         if (first == -2)
             return SH_FATAL; /* the host said why */
-        if (st->exchange_cfg == TB_EX_KAFKA) {
+        if (st->cfg.exchange == TB_EX_KAFKA) {
             st->host->log(st->ctx, SH_LOG_ERROR,
                           "%s: exchange = kafka needs exactly one upstream Kafka source with one topic; set exchange = local "
                           "(one process only) or auto",
@@ -207,7 +207,7 @@ sh_rc tb_exchange_markers(tb_state *st)
 {
     if (!st->ex_n || st->wm == INT64_MIN)
         return SH_OK;
-    int64_t win = st->wm == INT64_MAX ? INT64_MAX : tb_window_start(st->wm, st->size);
+    int64_t win = st->wm == INT64_MAX ? INT64_MAX : tb_window_start(st->wm, st->cfg.size);
     if (win == st->marker_window)
         return SH_OK; /* one round of markers per window the watermark enters */
     size_t n = 0;

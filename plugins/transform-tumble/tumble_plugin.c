@@ -29,26 +29,17 @@ static const char *const tb_exchanges[] = {"partials", NULL};
 
 #define TB_PORT_LATE 1
 
-/* Field positions for records of `schema`, resolved on first sight. */
-static const tb_fields *tb_fields_for(tb_state *st, const sh_schema *schema)
-{
-    const sh_field_want want[TB_IN_N] = {
-        [TB_IN_CHECKOUT] = {"checkout_field", st->checkout_field, SH_INT},
-        [TB_IN_DEPTS] = {"departments_field", st->departments_field, SH_STRLIST},
-    };
-    return sh_field_cache_get(&st->fields, st->host, st->ctx, schema, want, TB_IN_N);
-}
 
 static sh_rc tb_process(void *state, uint32_t input, const sh_record *recs, size_t n)
 {
     tb_state *st = state;
     for (size_t i = 0; i < n; i++) {
         const sh_record *r = &recs[i];
-        const tb_fields *f = tb_fields_for(st, r->schema);
+        const tb_fields *f = sh_field_cache_get(&st->fields, st->host, st->ctx, r->schema, st->want, TB_IN_N);
         if (!f)
             return SH_FATAL;
         (*st->sessions_in)++;
-        int64_t start = tb_window_start(r->time, st->size);
+        int64_t start = tb_window_start(r->time, st->cfg.size);
         int bad;
         if (tb_window_last(st, start) <= st->wm)
             bad = sh_recqueue_push(&st->late, r); /* its window already fired */
@@ -109,13 +100,9 @@ static void tb_destroy(void *state)
     free(st);
 }
 
-/* The config values, checked: the one place for these rules, used by
- * validate() (`streamhost check`) and init().  Logs one line per bad value. */
-typedef struct tb_values {
-    int64_t size;
-    const char *checkout_field, *departments_field, *counts_index, *departments_index;
-    int exchange;
-} tb_values;
+/* The config values (tb_values, tumble.h), checked: the one place for
+ * these rules, used by validate() (`streamhost check`) and init().  Logs one
+ * line per bad value. */
 
 static sh_rc tb_read_config(const sh_host *host, sh_ctx *ctx, tb_values *c)
 {
@@ -140,20 +127,11 @@ SH_VALIDATE_WITH(tb_validate, tb_values, tb_read_config)
 
 static sh_rc tb_init(const sh_host *host, sh_ctx *ctx, void **state)
 {
-    tb_values c;
-    if (tb_read_config(host, ctx, &c) != SH_OK)
-        return SH_FATAL;
-    tb_state *st = sh_state_new(host, ctx, sizeof *st);
-    if (!st)
-        return SH_FATAL;
-    st->host = host;
-    st->ctx = ctx;
-    st->size = c.size;
-    st->exchange_cfg = c.exchange;
-    st->checkout_field = c.checkout_field;
-    st->departments_field = c.departments_field;
-    const char *counts = c.counts_index;
-    const char *depts = c.departments_index;
+    SH_INIT_STATE(tb_state, st, tb_values, tb_read_config);
+    st->want[TB_IN_CHECKOUT] = (sh_field_want){"checkout_field", st->cfg.checkout_field, SH_INT};
+    st->want[TB_IN_DEPTS] = (sh_field_want){"departments_field", st->cfg.departments_field, SH_STRLIST};
+    const char *counts = st->cfg.counts_index;
+    const char *depts = st->cfg.departments_index;
     st->counts_schema = (sh_schema){counts, TB_C_NFIELDS, tb_counts_fields};
     st->depts_schema = (sh_schema){depts, TB_D_NFIELDS, tb_depts_fields};
     st->wm = INT64_MIN;
@@ -188,7 +166,7 @@ static int64_t tb_needed_from(void *state)
         return st->windows[0].start;
     if (st->wm == INT64_MIN || st->wm == INT64_MAX)
         return st->wm;
-    return tb_window_start(st->wm + 1, st->size);
+    return tb_window_start(st->wm + 1, st->cfg.size);
 }
 
 static void tb_replay_fence(void *state, int64_t fence)

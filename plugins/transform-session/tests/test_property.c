@@ -155,24 +155,6 @@ static void make_event(testhost *th, uint64_t *rng, const in_schema *s, int64_t 
     }
 }
 
-/* Wild rounds take times anywhere (INT64_MIN, INT64_MAX, ...: one of them
- * makes everything after it late); tame ones stay within +-30 s of a base
- * that wanders, which is what makes sessions merge, fire and go late. */
-static int64_t event_time(uint64_t *rng, int64_t base, int wild)
-{
-    if (wild)
-        return th_rand_time(rng, base);
-    int64_t d = (int64_t)th_below(rng, 60001) - 30000;
-    if ((d > 0 && base > INT64_MAX - d) || (d < 0 && base < INT64_MIN - d))
-        return base;
-    return base + d;
-}
-
-static int64_t gap_ms(const char *gap)
-{
-    int64_t n = strtoll(gap, NULL, 10);
-    return strstr(gap, "ms") ? n : strchr(gap, 'd') ? n * 86400000 : n * 1000;
-}
 
 /* Checks every emitted record against the invariants; returns the number
  * of counted events it accounts for. */
@@ -272,8 +254,8 @@ static void one_round(uint64_t *rng)
         const in_schema *s = &schemas[th_below(rng, 4) == 0];
         for (size_t i = 0; i < n; i++) {
             if (th_below(rng, 3) == 0) /* time moves on, with jitter both ways */
-                base = event_time(rng, base, wild && th_below(rng, 10) == 0);
-            make_event(th, rng, s, event_time(rng, base, wild), users, nusers, &recs[i], &f);
+                base = th_event_time(rng, base, wild && th_below(rng, 10) == 0);
+            make_event(th, rng, s, th_event_time(rng, base, wild), users, nusers, &recs[i], &f);
         }
         sh_rc rc = th_process(th, 0, recs, n);
         if (s->bad && n) {
@@ -284,7 +266,7 @@ static void one_round(uint64_t *rng)
         }
         assert_int_equal(rc, SH_OK);
         if (th_below(rng, 3) == 0) { /* the host's input watermark: only ever up */
-            int64_t w = event_time(rng, base, wild);
+            int64_t w = th_event_time(rng, base, wild);
             w = w < INT64_MIN + 20000 ? INT64_MIN : w - 20000;
             if (w > host_wm) {
                 host_wm = w;
@@ -309,7 +291,7 @@ static void one_round(uint64_t *rng)
         assert_int_equal(th_watermark(th, INT64_MAX), SH_OK); /* end of a finite input */
         assert_int_equal(th_last_watermark(th), INT64_MAX);
         assert_int_equal(th_gauge(th, "open_sessions"), 0);
-        assert_int_equal(check_output(th, gap_ms(gap)), f.counted);
+        assert_int_equal(check_output(th, th_duration_ms(gap)), f.counted);
         assert_int_equal(th_counter(th, "keyed_events_total"), f.keyed);
         assert_int_equal(th_dead_letters(th), f.records - f.keyed);
         assert_int_equal(th_counter(th, "null_keys_total"), f.records - f.keyed);

@@ -134,21 +134,7 @@ typedef struct totals {
     uint64_t sessions, checkouts, memberships;
 } totals;
 
-static int64_t event_time(uint64_t *rng, int64_t base, int wild)
-{
-    if (wild)
-        return th_rand_time(rng, base);
-    int64_t d = (int64_t)th_below(rng, 60001) - 30000;
-    if ((d > 0 && base > INT64_MAX - d) || (d < 0 && base < INT64_MIN - d))
-        return base;
-    return base + d;
-}
 
-static int64_t size_ms(const char *size)
-{
-    int64_t n = strtoll(size, NULL, 10);
-    return strstr(size, "ms") ? n : strchr(size, 'd') ? n * 86400000 : n * 1000;
-}
 
 /* Checks every emitted record; returns the totals the output accounts for
  * (windows plus late sessions). */
@@ -250,12 +236,12 @@ static void one_round(uint64_t *rng)
         const in_schema *s = &schemas[th_below(rng, 4) == 0];
         for (size_t i = 0; i < n; i++) {
             if (th_below(rng, 3) == 0)
-                base = event_time(rng, base, wild && th_below(rng, 10) == 0);
+                base = th_event_time(rng, base, wild && th_below(rng, 10) == 0);
             sh_value *v = th_scratch(th, s->schema.nfields * sizeof *v);
             for (uint32_t k = 0; k < s->schema.nfields; k++)
                 v[k] = rand_value(th, rng, s->fields[k].type);
             static const int32_t slots[] = {SH_NO_SLOT, 0, 1, 2, 3, 100};
-            recs[i] = (sh_record){.schema = &s->schema, .time = event_time(rng, base, wild), .values = v,
+            recs[i] = (sh_record){.schema = &s->schema, .time = th_event_time(rng, base, wild), .values = v,
                                   .slot = slots[th_below(rng, sizeof slots / sizeof slots[0])],
                                   .offset = (int64_t)th_below(rng, 1u << 20)};
             fed.sessions++;
@@ -271,7 +257,7 @@ static void one_round(uint64_t *rng)
         }
         assert_int_equal(rc, SH_OK);
         if (th_below(rng, 2) == 0) {
-            int64_t w = event_time(rng, base, wild);
+            int64_t w = th_event_time(rng, base, wild);
             w = w < INT64_MIN + 5000 ? INT64_MIN : w - 5000;
             if (w > host_wm) {
                 host_wm = w;
@@ -285,7 +271,7 @@ static void one_round(uint64_t *rng)
         assert_int_equal(th_watermark(th, INT64_MAX), SH_OK);
         assert_int_equal(th_last_watermark(th), INT64_MAX);
         assert_int_equal(th_gauge(th, "open_windows"), 0);
-        totals out = check_output(th, size_ms(size));
+        totals out = check_output(th, th_duration_ms(size));
         assert_int_equal(out.sessions, fed.sessions);
         assert_int_equal(out.checkouts, fed.checkouts);
         assert_int_equal(out.memberships, fed.memberships);
