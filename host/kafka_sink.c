@@ -5,7 +5,6 @@
 #include "avro_codec.h"
 #include "kafka.h"
 #include "log.h"
-#include "pipeline.h"
 #include "registry.h"
 
 #include <errno.h>
