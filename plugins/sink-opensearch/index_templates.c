@@ -4,7 +4,7 @@
  * Without them the first document would create its index with dynamic
  * mappings: epoch-millisecond times would become `long` instead of `date`
  * and the dashboards' date histograms would not work.  The mappings are the
- * reference job's (SEMANTICS.md, data/seed-mapping-*.json), embedded here so
+ * reference job's (docs/semantics.md §6), embedded here so
  * an installed plugin needs no data files.  Composable templates
  * (_index_template, OpenSearch 1.0+) apply when an index is created; an index
  * that already exists keeps its mapping.
