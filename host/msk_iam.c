@@ -525,21 +525,24 @@ static void report(sh_config *cfg, seen *s, int line, const char *msg)
     config_error(cfg, line, "%s", msg);
 }
 
-static const char *bare(const char *key)
+/* "[kafka] KEY = VALUE" or "[source.x] kafka.KEY = VALUE": where kv is. */
+static const char *entry(cfg_section *comp, const cfg_kv *kv, char *buf, size_t n)
 {
-    return strncmp(key, "kafka.", 6) == 0 ? key + 6 : key;
+    if (comp && kv >= comp->kvs && kv < comp->kvs + comp->nkv)
+        snprintf(buf, n, "[%s] %s = %s", comp->title, kv->key, kv->value);
+    else
+        snprintf(buf, n, "[kafka] %s = %s", kv->key, kv->value);
+    return buf;
 }
 
 static void validate(sh_config *cfg, cfg_section *comp, seen *s)
 {
-    const char *sec = comp ? comp->title : "kafka";
-    const char *pre = comp ? "kafka." : "";
-    char msg[1024];
+    char msg[1200], at[300], at2[300];
     cfg_kv *b = client_kv(cfg, comp, MSK_IAM_KEY);
     int on = 0;
     if (b && truthy(b->value, &on) != 0) {
-        snprintf(msg, sizeof msg, "[%s] %s%s = %s: expected true or false (true: authenticate with MSK IAM)",
-                 sec, pre, MSK_IAM_KEY, b->value);
+        snprintf(msg, sizeof msg, "%s: expected true or false (true: authenticate with MSK IAM)",
+                 entry(comp, b, at, sizeof at));
         report(cfg, s, b->line, msg);
     }
     cfg_kv *why;
@@ -547,35 +550,34 @@ static void validate(sh_config *cfg, cfg_section *comp, seen *s)
         return;
     cfg_kv *m = mechanism_kv(cfg, comp);
     if (m && strcasecmp(m->value, MSK_IAM_MECHANISM) != 0 && strcasecmp(m->value, "OAUTHBEARER") != 0) {
-        snprintf(msg, sizeof msg, "[%s] %ssasl.mechanism = %s contradicts %s%s = true: MSK IAM is its own "
-                 "mechanism; remove one of them", sec, pre, m->value, pre, MSK_IAM_KEY);
+        snprintf(msg, sizeof msg, "%s contradicts %s: MSK IAM is its own mechanism; remove one of them",
+                 entry(comp, m, at, sizeof at), entry(comp, why, at2, sizeof at2));
         report(cfg, s, m->line, msg);
     }
     cfg_kv *proto = client_kv(cfg, comp, "security.protocol");
     if (proto && strcasecmp(proto->value, "SASL_SSL") != 0 && strcasecmp(proto->value, "SASL_PLAINTEXT") != 0) {
-        snprintf(msg, sizeof msg, "[%s] %ssecurity.protocol = %s: MSK IAM is SASL; use SASL_SSL (MSK's IAM "
-                 "listener, port 9098) or leave it unset", sec, pre, proto->value);
+        snprintf(msg, sizeof msg, "%s: MSK IAM is SASL; use SASL_SSL (MSK's IAM listener, port 9098) or leave "
+                 "it unset", entry(comp, proto, at, sizeof at));
         report(cfg, s, proto->line, msg);
     }
     char region[64], how[64];
     if (resolve_region(cfg, comp, region, sizeof region, how, sizeof how) != 0) {
         cfg_kv *r = client_kv(cfg, comp, MSK_IAM_REGION_KEY);
-        if (strcmp(how, "bootstrap.servers") == 0)
-            snprintf(msg, sizeof msg, "[%s] %s%s = %s: MSK IAM needs the cluster's AWS region: set %s%s (e.g. "
+        if (r)
+            snprintf(msg, sizeof msg, "%s: not an AWS region (e.g. us-east-1)", entry(comp, r, at, sizeof at));
+        else if (strcmp(how, "bootstrap.servers") == 0)
+            snprintf(msg, sizeof msg, "%s: MSK IAM needs the cluster's AWS region: set aws.region (e.g. "
                      "us-east-1) or AWS_REGION; the bootstrap host names none (b-1.NAME.ID.c2.kafka.REGION."
-                     "amazonaws.com)", sec, pre, bare(why->key), why->value, pre, MSK_IAM_REGION_KEY);
-        else if (r)
-            snprintf(msg, sizeof msg, "[%s] %s%s = %s: not an AWS region (e.g. us-east-1)", sec, pre,
-                     MSK_IAM_REGION_KEY, r->value);
+                     "amazonaws.com)", entry(comp, why, at, sizeof at));
         else
-            snprintf(msg, sizeof msg, "[%s] %s%s = %s: MSK IAM: %s = %s is not an AWS region (e.g. us-east-1)",
-                     sec, pre, bare(why->key), why->value, how, region);
+            snprintf(msg, sizeof msg, "%s: MSK IAM: %s = %s is not an AWS region (e.g. us-east-1)",
+                     entry(comp, why, at, sizeof at), how, region);
         report(cfg, s, r ? r->line : why->line, msg);
     }
     msk_iam_creds c;
     char ce[768];
     if (msk_iam_credentials(&c, ce, sizeof ce) != 0) {
-        snprintf(msg, sizeof msg, "[%s] %s%s = %s: MSK IAM: %s", sec, pre, bare(why->key), why->value, ce);
+        snprintf(msg, sizeof msg, "%s: MSK IAM: %s", entry(comp, why, at, sizeof at), ce);
         report(cfg, s, why->line, msg);
     } else {
         msk_iam_creds_clear(&c);
