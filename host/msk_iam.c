@@ -39,7 +39,6 @@
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static long tokens_set;
 static int announced;         /* the INFO line at the first client */
-static char last_failure[512]; /* the last refresh failure logged (logged once) */
 
 long msk_iam_tokens_set(void)
 {
@@ -396,17 +395,14 @@ static int resolve_region(sh_config *cfg, cfg_section *comp, char *out, size_t n
     return msk_iam_region_from_bootstrap(bs ? bs->value : NULL, out, n);
 }
 
+/* librdkafka turns this into an authentication error ("Failed to acquire
+ * SASL OAUTHBEARER token: WHY") through the client's error callback, where
+ * kafka.c logs it as the run's one line and stops the run. */
 static void refresh_failed(rd_kafka_t *rk, const char *why)
 {
-    pthread_mutex_lock(&mu);
-    int again = strcmp(last_failure, why) == 0;
-    snprintf(last_failure, sizeof last_failure, "%s", why);
-    pthread_mutex_unlock(&mu);
-    if (!again)
-        sh_log(SH_LOG_ERROR, "kafka", "MSK IAM: no token for %s: %s", rd_kafka_name(rk), why);
-    /* librdkafka reports it as an authentication error (error_cb): the
-     * run stops on it (kafka.c) */
-    rd_kafka_oauthbearer_set_token_failure(rk, why);
+    char text[800];
+    snprintf(text, sizeof text, "MSK IAM: %s", why);
+    rd_kafka_oauthbearer_set_token_failure(rk, text);
 }
 
 /* librdkafka's token refresh callback; `region` is sasl.oauthbearer.config. */
@@ -435,7 +431,6 @@ static void refresh_cb(rd_kafka_t *rk, const char *region, void *opaque)
     }
     pthread_mutex_lock(&mu);
     tokens_set++;
-    last_failure[0] = '\0';
     pthread_mutex_unlock(&mu);
     sh_log(SH_LOG_DEBUG, "kafka", "MSK IAM: new token for %s (region %s), valid for %d s", rd_kafka_name(rk),
            region, MSK_IAM_EXPIRES_S);

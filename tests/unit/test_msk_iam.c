@@ -251,6 +251,15 @@ static void test_validate(void **st)
     config_free(c);
 }
 
+static char last_error[1024];
+static int last_err;
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)rk, (void)opaque;
+    last_err = err;
+    snprintf(last_error, sizeof last_error, "%s", reason);
+}
+
 /* A producer and a consumer built with msk_iam_conf get a token from the
  * refresh callback on librdkafka's background thread, though nobody polls
  * them (the broker address has no listener: only the token matters). */
@@ -282,6 +291,26 @@ static void test_token_without_polling(void **st)
         for (int t = 0; t < 200 && msk_iam_tokens_set() == before; t++)
             sh_sleep_ms(50);
         assert_int_equal(msk_iam_tokens_set(), before + 1);
+        rd_kafka_destroy(rk);
+    }
+    /* credentials gone at a refresh: librdkafka reports the reason as an
+     * authentication error (kafka.c logs it as the run's one line) */
+    clear_env();
+    {
+        char err[512];
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        rd_kafka_conf_set(conf, "bootstrap.servers", "127.0.0.1:1", NULL, 0);
+        rd_kafka_conf_set(conf, "security.protocol", "SASL_PLAINTEXT", NULL, 0);
+        rd_kafka_conf_set(conf, "log_level", "0", NULL, 0);
+        rd_kafka_conf_set_error_cb(conf, error_cb);
+        assert_int_equal(msk_iam_conf(c, NULL, conf, err, sizeof err), 0);
+        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+        assert_non_null(rk);
+        last_error[0] = '\0';
+        for (int t = 0; t < 100 && !strstr(last_error, "MSK IAM"); t++)
+            rd_kafka_poll(rk, 100);
+        assert_non_null(strstr(last_error, "Failed to acquire SASL OAUTHBEARER token: MSK IAM: no AWS credentials"));
+        assert_int_equal(last_err, RD_KAFKA_RESP_ERR__AUTHENTICATION);
         rd_kafka_destroy(rk);
     }
     /* security.protocol defaults to SASL_SSL */
