@@ -92,7 +92,7 @@ PLUGIN_TESTS := $(foreach p,$(PLUGIN_DIRS),$(patsubst plugins/$(p)/tests/%.c,$(B
 .PHONY: all clean test unit-test integration-test valgrind deps check-deps help fuzz install run demo bench fuzz stack-up stack-down check-fresh
 all: $(BUILD)/streamhost $(PLUGIN_SOS)
 
-$(BUILD)/obj/%.o: %.c include/streamhost/plugin.h include/streamhost/sigv4.h $(wildcard host/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard include/streamhost/*.h) $(wildcard host/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) $(HOST_CFLAGS) -c -o $@ $<
@@ -117,12 +117,12 @@ $(KIT_LIB): $(HOST_LIB_OBJS) $(BUILD)/obj/kit/testkit.o
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 define PLUGIN_RULE
-$(BUILD)/plugins/$(1).so: $(wildcard plugins/$(1)/*.c) $(wildcard plugins/$(1)/*.h) include/streamhost/plugin.h include/streamhost/sigv4.h
+$(BUILD)/plugins/$(1).so: $(wildcard plugins/$(1)/*.c) $(wildcard plugins/$(1)/*.h) $(wildcard include/streamhost/*.h)
 	@mkdir -p $$(dir $$@)
 	@echo "  PLUGIN  $$@"
 	$$(Q)$$(CC) $$(CFLAGS) $$(PLUG_CFLAGS) -fvisibility=hidden -shared -o $$@ $(wildcard plugins/$(1)/*.c) $$(LDFLAGS) $$(PLUG_LIBS)
 
-$(BUILD)/tests/$(1)-%: plugins/$(1)/tests/%.c $(wildcard plugins/$(1)/*.c) $(wildcard plugins/$(1)/*.h) include/streamhost/sigv4.h $(KIT_LIB) tests/support/testhost.h
+$(BUILD)/tests/$(1)-%: plugins/$(1)/tests/%.c $(wildcard plugins/$(1)/*.c) $(wildcard plugins/$(1)/*.h) $(wildcard include/streamhost/*.h) $(KIT_LIB) tests/support/testhost.h
 	@mkdir -p $$(dir $$@)
 	@echo "  TEST    $$@"
 	$$(Q)$$(CC) $$(CFLAGS) $$(PLUG_CFLAGS) -Iplugins/$(1) -Itests/support -Ihost -DSH_UNIT_TEST -o $$@ $$< $(wildcard plugins/$(1)/*.c) $(KIT_LIB) $$(LDFLAGS) $$(PLUG_LIBS) $$(HOST_LIBS) $$(CMOCKA)

@@ -85,7 +85,7 @@ R="$T/repo"
 mkdir -p "$R/scripts" "$R/host" "$R/include/streamhost"
 cp Makefile "$R/"
 cp scripts/ensure-deps.sh scripts/install-deps.sh "$R/scripts/"
-cp include/streamhost/plugin.h "$R/include/streamhost/"
+cp include/streamhost/*.h "$R/include/streamhost/"   # what the object rules depend on
 echo 'int sh_dep_probe;' > "$R/host/dep_probe.c"
 mk() { make -C "$R" --no-print-directory BUILD=build SANITIZE= "$@" > "$T/out" 2>&1; }
 

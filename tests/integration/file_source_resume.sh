@@ -71,11 +71,20 @@ check "undisturbed run: $(wc -l < "$T/ref.set") documents" test "$(wc -l < "$T/r
 STATE="$T/clicks.position"
 replay_ini "$T/crash.jsonl" "$STATE" "rate.limit = 15000
 commit.interval = 200ms" > "$T/crash.ini"
+committed_line() { sed -n 's/^line //p' "$STATE" 2>/dev/null || echo 0; }
 kills=0
 for i in 1 2 3; do
+  before=$(committed_line); before=${before:-0}
   "$SH" run "$T/crash.ini" 2>>"$T/crash.log" &
   pid=$!
-  sleep "$(python3 -c "import random; print(round(random.uniform(1.0, 2.5), 2))")"
+  # SIGKILL once this run has committed some progress of its own (a few
+  # thousand lines past where it started, a random amount), or after 20 s
+  want=$((before + 2000 + RANDOM % 6000))
+  for _ in $(seq 200); do
+    now=$(committed_line); [ "${now:-0}" -ge "$want" ] && break
+    kill -0 $pid 2>/dev/null || break
+    sleep 0.1
+  done
   if kill -0 $pid 2>/dev/null; then kill -KILL $pid; kills=$((kills+1)); fi
   wait $pid 2>/dev/null || true
 done
