@@ -210,6 +210,57 @@ int config_name_secret(const char *name)
     return has_word(low, "key") || has_word(low, "apikey") || has_word(low, "pass");
 }
 
+static int config_contains_nocase(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++)
+        if (strncasecmp(hay, needle, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* A key whose value is a secret itself (not the name of a variable or a
+ * file holding one): password, token, secret, credential, user.info. */
+static int literal_secret_key(const char *key)
+{
+    static const char *const parts[] = {"password", "passwd", "secret", "token", "credential", "user.info", NULL};
+    static const char *const not_values[] = {"_env", ".env", "_file", ".file", ".location", "_path", ".path", NULL};
+    size_t n = strlen(key);
+    for (size_t i = 0; not_values[i]; i++) {
+        size_t l = strlen(not_values[i]);
+        if (n >= l && strcmp(key + n - l, not_values[i]) == 0)
+            return 0;
+    }
+    for (size_t i = 0; parts[i]; i++)
+        if (config_contains_nocase(key, parts[i]))
+            return 1;
+    return 0;
+}
+
+int config_warn_exposed_secrets(const sh_config *c)
+{
+    int warned = 0;
+    for (size_t i = 0; i < c->nsecs; i++) {
+        const cfg_section *sec = &c->secs[i];
+        for (size_t k = 0; k < sec->nkv; k++) {
+            const cfg_kv *kv = &sec->kvs[k];
+            if (!literal_secret_key(kv->key) || !kv->raw || !*kv->raw || strstr(kv->raw, "${"))
+                continue;
+            const char *file = config_file_of(c, kv->line);
+            struct stat st;
+            if (!file || stat(file, &st) != 0 || !S_ISREG(st.st_mode) || !(st.st_mode & (S_IRGRP | S_IROTH)))
+                continue;
+            char where[4200];
+            config_where(c, kv->line, where, sizeof where);
+            LOG_WARN("%s: %s holds a literal secret and %s is readable by others (mode %03o); take it from the "
+                     "environment (%s = ${VARIABLE}) or chmod 600 %s",
+                     where, kv->key, file, (unsigned)(st.st_mode & 0777), kv->key, file);
+            warned++;
+        }
+    }
+    return warned;
+}
+
 char *config_substitute_key(const char *key, const char *in, int *from_secret, char *err, size_t errlen)
 {
     size_t cap = strlen(in) + 64, len = 0;

@@ -111,6 +111,10 @@ char *config_substitute_key(const char *key, const char *in, int *from_secret, c
  * password, passwd, secret, token or credential, or the word key (between
  * '.', '_', '-' or the ends): AWS_SECRET_ACCESS_KEY, ssl.key.password. */
 int config_name_secret(const char *name);
+/* Logs a warning for each key that holds a literal secret (a password,
+ * token, ...; not ${VAR}) in a file that group or others may read; returns
+ * how many. */
+int config_warn_exposed_secrets(const sh_config *c);
 
 /* Writes the merged config as INI that reads back the same, each section
  * and key with a "; from FILE:LINE" comment; values from the environment

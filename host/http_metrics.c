@@ -18,6 +18,7 @@
 #include "log.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <math.h>
 #include <microhttpd.h>
 #include <pthread.h>
@@ -249,6 +250,36 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned code, const ch
     return ret;
 }
 
+/* Basic auth (metrics.auth.user): the user and password, compared in time
+ * independent of where they differ.  NULL user: no auth. */
+static char *auth_user_, *auth_password_;
+
+static int same_secret(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned char d = la != lb;
+    for (size_t i = 0; i < la; i++)
+        d |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+    return d == 0;
+}
+
+/* 1 when the request may see /metrics and /health. */
+static int authorized(struct MHD_Connection *c)
+{
+    if (!auth_user_)
+        return 1;
+    char *pass = NULL;
+    char *user = MHD_basic_auth_get_username_password(c, &pass);
+    int ok = user && pass && same_secret(user, auth_user_) && same_secret(pass, auth_password_);
+    if (pass) {
+        memset(pass, 0, strlen(pass));
+        MHD_free(pass);
+    }
+    if (user)
+        MHD_free(user);
+    return ok;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
@@ -259,6 +290,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     (void)con_cls;
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return respond(c, 405, "text/plain", "GET only\n", 9);
+    if (strcmp(url, "/health/live") != 0 && !authorized(c)) { /* liveness stays open for probes */
+        static const char body[] = "authentication required\n";
+        struct MHD_Response *r = MHD_create_response_from_buffer(sizeof body - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+        enum MHD_Result ret = MHD_queue_basic_auth_fail_response(c, "streamhost", r);
+        MHD_destroy_response(r);
+        return ret;
+    }
     if (strcmp(url, "/metrics") == 0) {
         sh_buf b = {0};
         http_metrics_render(pl_, &b);
@@ -315,6 +353,29 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
         LOG_WARN("metrics server: %s", msg);
 }
 
+/* The whole PEM file `path` (config key `key` names it), NUL-terminated, or
+ * NULL after one line. */
+static char *read_pem(const char *path, const char *key)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0;
+    if (f) {
+        buf = malloc(1 << 20);
+        len = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+        fclose(f);
+    }
+    if (buf)
+        buf[len] = '\0';
+    if (!buf || len == 0 || !strstr(buf, "-----BEGIN ")) {
+        LOG_ERROR("%s: cannot read a PEM file from %s%s%s; give the path of a PEM file", key, path,
+                  f ? "" : ": ", f ? "" : strerror(errno));
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
 static unsigned connection_limit(void)
 {
     struct rlimit rl;
@@ -338,16 +399,55 @@ int http_metrics_start(pipeline *pl, const char *address)
         return -1;
     }
     unsigned limit = connection_limit();
-    daemon_ = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, (uint16_t)pl->metrics_port, NULL,
-                               NULL, handler, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
-                               &sa, MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                               limit / 2, MHD_OPTION_CONNECTION_TIMEOUT, METRICS_IDLE_TIMEOUT_S, MHD_OPTION_END);
+    free(auth_user_);
+    free(auth_password_);
+    auth_user_ = auth_password_ = NULL;
+    if (pl->metrics_user && *pl->metrics_user) { /* checked at build: the variable is set */
+        const char *pw = pl->metrics_password_env ? getenv(pl->metrics_password_env) : NULL;
+        auth_user_ = strdup(pl->metrics_user);
+        auth_password_ = strdup(pw ? pw : "");
+    } else if (sa.sin_addr.s_addr != htonl(INADDR_LOOPBACK) && (ntohl(sa.sin_addr.s_addr) >> 24) != 127) {
+        LOG_WARN("metrics.address %s: /metrics and /health are open to anyone who can reach this address; set "
+                 "metrics.auth.user (password from %s) and metrics.tls.cert/metrics.tls.key, or keep 127.0.0.1",
+                 address, pl->metrics_password_env ? pl->metrics_password_env : "STREAMHOST_METRICS_PASSWORD");
+    }
+    char *cert = NULL, *key = NULL;
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    if (pl->metrics_cert && pl->metrics_key) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            LOG_ERROR("metrics.tls.cert: this libmicrohttpd has no TLS; serve /metrics over plain HTTP on 127.0.0.1 "
+                      "behind a TLS proxy instead");
+            return -1;
+        }
+        if (!(cert = read_pem(pl->metrics_cert, "metrics.tls.cert")) || !(key = read_pem(pl->metrics_key, "metrics.tls.key"))) {
+            free(cert);
+            return -1;
+        }
+        flags |= MHD_USE_TLS;
+    }
+    if (cert)
+        daemon_ = MHD_start_daemon(flags, (uint16_t)pl->metrics_port, NULL, NULL, handler, NULL,
+                                   MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+                                   MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, limit / 2,
+                                   MHD_OPTION_CONNECTION_TIMEOUT, METRICS_IDLE_TIMEOUT_S, MHD_OPTION_HTTPS_MEM_KEY,
+                                   key, MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_END);
+    else
+        daemon_ = MHD_start_daemon(flags, (uint16_t)pl->metrics_port, NULL, NULL, handler, NULL,
+                                   MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+                                   MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, limit / 2,
+                                   MHD_OPTION_CONNECTION_TIMEOUT, METRICS_IDLE_TIMEOUT_S, MHD_OPTION_END);
+    if (key) { /* MHD keeps its own parsed copy */
+        memset(key, 0, strlen(key));
+        free(key);
+    }
+    free(cert);
     if (!daemon_) {
-        LOG_ERROR("cannot serve /metrics on %s:%lld (port in use?); change metrics.port in [streamhost]", address,
-                  (long long)pl->metrics_port);
+        LOG_ERROR("cannot serve /metrics on %s:%lld (port in use%s?); change metrics.port in [streamhost]", address,
+                  (long long)pl->metrics_port, pl->metrics_cert ? ", or metrics.tls.cert/metrics.tls.key not a matching PEM pair" : "");
         return -1;
     }
-    LOG_INFO("metrics on http://%s:%lld/metrics, health on /health", address, (long long)pl->metrics_port);
+    LOG_INFO("metrics on %s://%s:%lld/metrics, health on /health%s", pl->metrics_cert ? "https" : "http", address,
+             (long long)pl->metrics_port, auth_user_ ? " (basic auth)" : "");
     return 0;
 }
 
@@ -357,6 +457,11 @@ void http_metrics_stop(void)
         MHD_stop_daemon(daemon_);
         daemon_ = NULL;
     }
+    if (auth_password_)
+        memset(auth_password_, 0, strlen(auth_password_));
+    free(auth_user_);
+    free(auth_password_);
+    auth_user_ = auth_password_ = NULL;
     ready_ = 0;
     pl_ = NULL;
 }

@@ -89,6 +89,7 @@ struct pipeline {
     double progress_interval_s;
     int64_t metrics_port;
     const char *dead_letter_topic, *dead_letter_file, *metrics_address;
+    const char *metrics_user, *metrics_password_env, *metrics_cert, *metrics_key; /* auth and TLS of /metrics */
     struct commit_state *commits; /* snapshots waiting for acknowledgement */
     struct exchange **exchanges;   /* every transform's exchange (exchange.c) */
     size_t nexchanges;

@@ -88,6 +88,8 @@ static sh_config *read_config(char **paths, size_t n)
     sh_config *cfg = config_load_files((const char *const *)paths, n, err, sizeof err);
     if (!cfg)
         fprintf(stderr, "%s\n", err);
+    else
+        config_warn_exposed_secrets(cfg);
     return cfg;
 }
 

@@ -266,6 +266,10 @@ static void host_settings(pipeline *pl, cfg_section *hs)
         config_error(pl->cfg, config_kv(hs, "dead_letter.on_error")->line,
                      "dead_letter.on_error: '%s' is not fail or log", dl_on_error);
     pl->metrics_address = inst_cfg(&tmp, "metrics.address", NULL);
+    pl->metrics_user = inst_cfg(&tmp, "metrics.auth.user", NULL);
+    pl->metrics_password_env = inst_cfg(&tmp, "metrics.auth.password_env", NULL);
+    pl->metrics_cert = inst_cfg(&tmp, "metrics.tls.cert", NULL);
+    pl->metrics_key = inst_cfg(&tmp, "metrics.tls.key", NULL);
     pl->progress_interval_s = (double)sh_value_int(SH_CFG_DURATION, inst_cfg(&tmp, "progress.interval", NULL)) / 1000.0;
     const char *prog = inst_cfg(&tmp, "progress", NULL);
     pl->progress = strcmp(prog, "off") == 0 ? 0 : strcmp(prog, "on") == 0 ? 2 : 1;
@@ -291,6 +295,16 @@ static void host_settings(pipeline *pl, cfg_section *hs)
                      "metrics.port: %lld is not a port; use 1 to 65535, or 0 for no metrics endpoint",
                      (long long)pl->metrics_port);
     struct in_addr addr;
+    if (pl->metrics_user && *pl->metrics_user &&
+        !(pl->metrics_password_env && *pl->metrics_password_env && getenv(pl->metrics_password_env) &&
+          *getenv(pl->metrics_password_env)))
+        config_error(pl->cfg, host_line(hs, "metrics.auth.user"),
+                     "metrics.auth.user: its password comes from the environment variable %s, which is not set; "
+                     "export it, or set metrics.auth.password_env to the variable that holds it",
+                     pl->metrics_password_env && *pl->metrics_password_env ? pl->metrics_password_env : "(none)");
+    if (!pl->metrics_cert != !pl->metrics_key)
+        config_error(pl->cfg, host_line(hs, pl->metrics_cert ? "metrics.tls.cert" : "metrics.tls.key"),
+                     "metrics.tls.cert and metrics.tls.key go together: set both for HTTPS, or neither");
     if (!pl->metrics_address || inet_pton(AF_INET, pl->metrics_address, &addr) != 1)
         config_error(pl->cfg, host_line(hs, "metrics.address"),
                      "metrics.address: '%s' is not an IPv4 address (e.g. 127.0.0.1, or 0.0.0.0 for every interface)",

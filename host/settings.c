@@ -21,6 +21,13 @@ const sh_config_key sh_host_config[] = {
     {"metrics.port", SH_CFG_INT, "0", 0,
      "port of the /metrics and /health HTTP endpoint on 127.0.0.1 (0: off)"},
     {"metrics.address", SH_CFG_STRING, "127.0.0.1", 0, "address /metrics listens on"},
+    {"metrics.auth.user", SH_CFG_STRING, NULL, 0,
+     "user name of HTTP basic auth on /metrics and /health (/health/live stays open for probes); the password "
+     "comes from the variable metrics.auth.password_env names"},
+    {"metrics.auth.password_env", SH_CFG_STRING, "STREAMHOST_METRICS_PASSWORD", 0,
+     "environment variable holding the basic-auth password of metrics.auth.user"},
+    {"metrics.tls.cert", SH_CFG_STRING, NULL, 0, "PEM certificate (chain) to serve /metrics over HTTPS; with metrics.tls.key"},
+    {"metrics.tls.key", SH_CFG_STRING, NULL, 0, "PEM private key of metrics.tls.cert"},
     {"dead_letter.topic", SH_CFG_STRING, "streamhost-dlq", 0,
      "Kafka topic for records that cannot be processed or delivered"},
     {"dead_letter.file", SH_CFG_STRING, NULL, 0,
