@@ -185,31 +185,37 @@ void flow_tick_all(pipeline *pl)
 /* Flushes sinks until all report durable, or the deadline passes: the
  * watchdog's shutdown deadline once armed (so the flush and the watchdog
  * agree on when time is up), else timeout_ms from now. */
+int flush_sinks_once(pipeline *pl, int final)
+{
+    int pending = 0;
+    for (size_t i = 0; i < pl->ninsts; i++) {
+        instance *in = pl->insts[i];
+        if (in->kind != SH_SINK || !in->p->flush)
+            continue;
+        sh_rc rc = flow_rc(in, "flush", WD_CALL(in, "flush", in->p->flush(in->state, final)), 0);
+        if (rc == SH_PENDING || rc == SH_RETRY) /* SH_RETRY: the ABI 1.0 spelling */
+            pending = 1;
+        else if (rc == SH_FATAL) {
+            if (!pl->failed)
+                sh_log(SH_LOG_ERROR, in->name, "flush failed (fatal)");
+            pl->failed = 1;
+            return -1;
+        }
+    }
+    return pl->failed ? -1 : pending;
+}
+
 int flush_sinks(pipeline *pl, int final, int64_t timeout_ms)
 {
     int64_t deadline = watchdog_deadline();
     if (deadline == INT64_MAX)
         deadline = sh_mono_ms() + timeout_ms;
     for (;;) {
-        int pending = 0;
-        for (size_t i = 0; i < pl->ninsts; i++) {
-            instance *in = pl->insts[i];
-            if (in->kind != SH_SINK || !in->p->flush)
-                continue;
-            sh_rc rc = flow_rc(in, "flush", WD_CALL(in, "flush", in->p->flush(in->state, final)), 0);
-            if (rc == SH_PENDING || rc == SH_RETRY) /* SH_RETRY: the ABI 1.0 spelling */
-                pending = 1;
-            else if (rc == SH_FATAL) {
-                if (!pl->failed)
-                    sh_log(SH_LOG_ERROR, in->name, "flush failed (fatal)");
-                pl->failed = 1;
-                return -1;
-            }
-        }
+        int pending = flush_sinks_once(pl, final);
+        if (pending < 0)
+            return -1;
         if (!pending)
             return 0;
-        if (pl->failed)
-            return -1;
         if (sh_mono_ms() >= deadline) {
             LOG_ERROR("sinks did not finish flushing within %lld ms; uncommitted input will be re-read on the next start",
                       (long long)timeout_ms);

@@ -12,6 +12,9 @@ int32_t pipeline_slot(pipeline *pl, instance *owner, const char *stream, int32_t
 /* Flushes sinks until all report durable or the deadline passes (the
  * watchdog's once armed): 0, or -1 (logged). */
 int flush_sinks(pipeline *pl, int final, int64_t timeout_ms);
+/* One round: flush(final) of every sink; 0 all durable, 1 some still in
+ * flight, -1 a sink failed (logged; the pipeline failed). */
+int flush_sinks_once(pipeline *pl, int final);
 /* tick() of every instance that has one. */
 void flow_tick_all(pipeline *pl);
 

@@ -111,8 +111,28 @@ static void drain_commit(pipeline *pl)
  * not complete here is merged by the partitions' next owner. */
 static void finish_exchanges(pipeline *pl)
 {
-    if (flush_sinks(pl, 0, pl->shutdown_timeout_ms) != 0 || exchange_flush(pl, (int)pl->shutdown_timeout_ms) != 0)
+    /* The end of the input waits for the sinks as the run waits during an
+     * outage (back-pressure rides it out): as long as they need, until a stop
+     * is requested; the exchange's last windows are merged only after. */
+    int64_t note_at = sh_mono_ms() + 10000;
+    int pending;
+    while ((pending = flush_sinks_once(pl, 0)) > 0 && !pl->stop_requested) {
+        if (sh_mono_ms() >= note_at) {
+            LOG_WARN("end of the input: waiting for the sinks to make their output durable before the last windows "
+                     "are merged (Ctrl-C stops; the rest is read again on the next start)");
+            note_at = sh_mono_ms() + 30000;
+        }
+        flow_tick_all(pl);
+        sh_sleep_ms(10);
+    }
+    if (pending != 0 || exchange_flush(pl, (int)pl->shutdown_timeout_ms) != 0) {
+        if (!pl->failed && !pl->stop_requested)
+            LOG_ERROR("the exchange could not be written out at the end of the input; its last windows are not merged "
+                      "here (exit 1; they are read again on the next start)");
+        if (!pl->stop_requested)
+            pl->failed = 1;
         return;
+    }
     commits_take(pl);
     commits_ready(pl);
     for (size_t i = 0; i < pl->ninsts && !pl->failed; i++) {
