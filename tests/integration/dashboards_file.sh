@@ -9,7 +9,7 @@ NDJSON=conf/dashboards.ndjson
 TPL=plugins/sink-opensearch/index_templates.c
 check "conf/dashboards.ndjson: format, references, index patterns and visualizations match the mappings" \
   python3 tests/integration/dashboards_file.py "$NDJSON" "$TPL"
-python3 tests/integration/dashboards_file.py "$NDJSON" "$TPL" | head -1
+python3 tests/integration/dashboards_file.py "$NDJSON" "$TPL" | head -1 || true
 
 # mutate NAME EXPECTED-MESSAGE PYTHON-EXPRESSION-ON-objs: writes a copy with one
 # mistake, expects exit 1 and the message

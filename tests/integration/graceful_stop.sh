@@ -39,7 +39,7 @@ plugin = counter
 inputs = checkouts, counts
 fail_after = 300" > "$T/fail.ini"
 set +e; "$SH" run "$T/fail.ini" 2> "$T/fail.log"; rc=$?; set -e
-grep -E "ERROR" "$T/fail.log" | head -3
+grep -E "ERROR" "$T/fail.log" | head -3 || true
 check "fatal sink: exit code 1" test "$rc" -eq 1
 check "fatal sink: one clear line naming the component" grep -q "\[out\] process() failed (fatal); stopping the pipeline without committing past this batch" "$T/fail.log"
 analytics_ini "$topic" "fail-$$" "" "$(file_sink "$T/after.jsonl")" > "$T/after.ini"

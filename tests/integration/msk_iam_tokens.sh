@@ -98,7 +98,7 @@ conf() { # conf NAME KAFKA-LINES...: a pipeline reading Kafka with [kafka] as gi
   {
     echo "[kafka]"
     printf '%s\n' "$@"
-    cat <<'INI'
+    cat <<INI
 
 [source.clicks]
 plugin = kafka
@@ -109,7 +109,7 @@ schema.file = conf/ClickEvent.avsc
 [sink.out]
 plugin = file
 inputs = clicks
-path = out/msk-iam-never-written.jsonl
+path = $T/msk-iam-never-written.jsonl
 INI
   } > "$T/$name.ini"
 }
