@@ -69,6 +69,7 @@ struct ks {
     rd_kafka_queue_t *q;
     kafka_decoder *dec; /* messages to records (kafka_decode.c) */
     int bounded;
+    int from_latest; /* offset.reset = latest */
     char **topics;
     size_t ntopics;
     struct part **parts; /* per topic, per partition */
@@ -120,8 +121,9 @@ static struct part *part_of(struct ks *s, const char *topic, int32_t partition)
 
 /* Hands each assigned partition's committed metadata (the replay fences of
  * the snapshot its offset was committed at, by this or another process) to
- * the host before any of its records is emitted. */
-static void announce_assigned(struct ks *s, rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *parts)
+ * the host before any of its records is emitted, and sets its start offset
+ * in `parts` to the committed one (librdkafka would fetch it once more). */
+static void announce_assigned(struct ks *s, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
 {
     if (s->closing)
         return; /* leaving the group: nothing more is read */
@@ -154,6 +156,8 @@ static void announce_assigned(struct ks *s, rd_kafka_t *rk, const rd_kafka_topic
             s->h->log(s->ctx, SH_LOG_DEBUG, "%s[%d]: resuming from committed offset %lld (%.*s)", tp->topic,
                       (int)tp->partition, (long long)tp->offset, (int)tp->metadata_size, meta);
         s->h->slot_assigned(s->ctx, p->slot, meta, meta ? tp->metadata_size : 0);
+        if (tp->offset >= 0)
+            parts->elems[i].offset = tp->offset;
     }
     rd_kafka_topic_partition_list_destroy(c);
 }
@@ -191,30 +195,38 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
      * them because its event time is per partition; ours is per process. */
     int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        announce_assigned(s, rk, parts);
         for (int i = 0; i < parts->cnt; i++) {
-            struct part *p = part_of(s, parts->elems[i].topic, parts->elems[i].partition);
+            rd_kafka_topic_partition_t *tp = &parts->elems[i];
+            struct part *p = part_of(s, tp->topic, tp->partition);
             if (!p)
                 continue;
             p->assigned = 1;
             p->reached = 0;
             p->held = 0;
+            if (!s->bounded && tp->offset >= 0)
+                continue;
+            /* Without a committed offset, start at the low or high watermark
+             * given here: left to librdkafka, the offset.reset path costs
+             * about 100 ms (an offset query on a backoff timer) per
+             * assignment (bench/RESULTS.md, start-up). */
+            int64_t lo = 0, hi = 0;
+            rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, tp->topic, tp->partition, &lo, &hi, 10000);
+            if (e) {
+                s->h->log(s->ctx, s->bounded ? SH_LOG_ERROR : SH_LOG_WARN, "cannot read the offsets of %s[%d]: %s",
+                          tp->topic, tp->partition, rd_kafka_err2str(e));
+                hi = -1;
+            } else if (tp->offset < 0)
+                tp->offset = s->from_latest ? hi : lo; /* else librdkafka resets as auto.offset.reset says */
             if (s->bounded) {
-                int64_t lo = 0, hi = 0;
-                rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, parts->elems[i].topic,
-                                                                         parts->elems[i].partition, &lo, &hi, 10000);
-                if (e) {
-                    s->h->log(s->ctx, SH_LOG_ERROR, "cannot read end offset of %s[%d]: %s", parts->elems[i].topic,
-                              parts->elems[i].partition, rd_kafka_err2str(e));
-                    hi = -1;
-                }
                 p->end = hi;
                 if (hi >= 0 && hi <= lo)
                     p->reached = 1;
             }
         }
         s->had_assignment = 1;
+        kafka_security_passed(s->ctx->name); /* the group coordinator let us in */
         s->h->log(s->ctx, SH_LOG_INFO, "assigned %d partition(s)", parts->cnt);
-        announce_assigned(s, rk, parts);
         if (coop)
             rd_kafka_incremental_assign(rk, parts);
         else
@@ -291,6 +303,7 @@ static sh_rc ks_init(const sh_host *h, sh_ctx *ctx, void **state)
                reset);
         return SH_FATAL;
     }
+    s->from_latest = strcmp(reset, "latest") == 0;
     rd_kafka_conf_t *conf = kafka_conf_new(ctx->pl, ctx, err, sizeof err);
     if (!conf) {
         h->log(ctx, SH_LOG_ERROR, "%s", err);
@@ -318,18 +331,29 @@ static sh_rc ks_init(const sh_host *h, sh_ctx *ctx, void **state)
                "re-reads every partition from its commit at each rebalance instead", probe);
     /* Fetch defaults, unless [kafka] or kafka.* set them.  librdkafka 2.0
      * (Debian 12) stops fetching when its pre-fetch queue reaches
-     * queued.min.messages and looks again only up to 1 s later
-     * (fetch.queue.backoff.ms, which fixes that, came in 2.3): with the
+     * queued.min.messages and looks again only up to 1 s later: with the
      * default 100000 a pipeline slower than the broker idles ~90% of the
-     * time (bench/RESULTS.md: 0.25M vs 1.8M events/s).  A queue of about one
-     * second of input avoids it, at up to queued.max.messages.kbytes of
-     * memory (about 430 bytes per queued message). */
-    static const char *fetch_defaults[][2] = {{"queued.min.messages", "1000000"},
-                                              {"queued.max.messages.kbytes", "262144"},
-                                              {"fetch.wait.max.ms", "100"},
-                                              {"max.partition.fetch.bytes", "4194304"}};
+     * time (bench/RESULTS.md: 0.25M vs 1.8M events/s).  There a queue of
+     * about one second of input avoids it, at up to
+     * queued.max.messages.kbytes of memory per partition (about 430 bytes
+     * per queued message).  From 2.3 on, fetch.queue.backoff.ms makes the
+     * wait short, and a small queue keeps the speed at a fraction of the
+     * memory (bench/RESULTS.md, the backlog row). */
+    static const char *fetch_defaults_2_0[][2] = {{"queued.min.messages", "1000000"},
+                                                  {"queued.max.messages.kbytes", "262144"},
+                                                  {"fetch.wait.max.ms", "100"},
+                                                  {"max.partition.fetch.bytes", "4194304"}};
+    static const char *fetch_defaults_2_3[][2] = {{"queued.min.messages", "20000"},
+                                                  {"queued.max.messages.kbytes", "8192"},
+                                                  {"fetch.queue.backoff.ms", "5"},
+                                                  {"fetch.wait.max.ms", "100"},
+                                                  {"max.partition.fetch.bytes", "1048576"}};
+    int new_fetch = (unsigned)rd_kafka_version() >= 0x020300ffu;
+    const char *(*fetch_defaults)[2] = new_fetch ? fetch_defaults_2_3 : fetch_defaults_2_0;
+    size_t nfetch_defaults = new_fetch ? sizeof fetch_defaults_2_3 / sizeof fetch_defaults_2_3[0]
+                                       : sizeof fetch_defaults_2_0 / sizeof fetch_defaults_2_0[0];
     cfg_section *ksec = config_section(ctx->pl->cfg, SEC_KAFKA, NULL);
-    for (size_t i = 0; i < sizeof fetch_defaults / sizeof fetch_defaults[0]; i++) {
+    for (size_t i = 0; i < nfetch_defaults; i++) {
         char key[128];
         snprintf(key, sizeof key, "kafka.%s", fetch_defaults[i][0]);
         if (!(ksec && config_get(ksec, fetch_defaults[i][0])) && !config_get(ctx->sec, key))
@@ -601,6 +625,7 @@ static sh_rc ks_poll(void *st, size_t max, int timeout_ms)
     const rd_kafka_topic_t *last_rkt = NULL;
     int32_t last_partition = -1;
     struct part *last_part = NULL;
+    int through = 0; /* a message or an end of partition: the broker served us */
     for (ssize_t i = 0; i < n; i++) {
         rd_kafka_message_t *m = s->msgs[i];
         struct part *p = NULL;
@@ -614,6 +639,7 @@ static sh_rc ks_poll(void *st, size_t max, int timeout_ms)
         }
         if (m->err) {
             if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                through = 1;
                 if (p && !p->held && s->bounded && p->end >= 0 && m->offset >= p->end)
                     p->reached = 1;
             } else if (!kafka_security_error(NULL, s->rk, m->err, rd_kafka_message_errstr(m))) { /* ACLs, TLS, SASL */
@@ -621,6 +647,7 @@ static sh_rc ks_poll(void *st, size_t max, int timeout_ms)
             }
             continue;
         }
+        through = 1;
         if (p && p->held)
             continue; /* after a message held for the registry: read again after the rewind */
         (*s->m_msgs)++;
@@ -658,6 +685,8 @@ static sh_rc ks_poll(void *st, size_t max, int timeout_ms)
     }
     for (ssize_t i = 0; i < n; i++)
         rd_kafka_message_destroy(s->msgs[i]);
+    if (through)
+        kafka_security_passed(s->ctx->name);
     sh_rc rc = s->h->emit(s->ctx, 0, s->recs, nrec);
     if (rc != SH_OK)
         return rc;
