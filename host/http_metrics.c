@@ -38,6 +38,8 @@ static pipeline *pl_;
 static volatile int ready_;
 
 void http_metrics_set_ready(int ready) { ready_ = ready; }
+static const char *volatile blocked_; /* http_metrics_set_blocked */
+void http_metrics_set_blocked(const char *what) { blocked_ = what; }
 
 static void esc_label(sh_buf *b, const char *s)
 {
@@ -307,6 +309,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     if (strcmp(url, "/health/live") == 0)
         return respond(c, 200, "application/json", "{\"status\":\"live\"}\n", 18);
     if (strcmp(url, "/health") == 0 || strcmp(url, "/health/ready") == 0) {
+        const char *blocked = blocked_;
+        if (ready_ && blocked) {
+            char body[256];
+            int n = snprintf(body, sizeof body, "{\"status\":\"not ready\",\"blocked_by\":\"%s\"}\n", blocked);
+            return respond(c, 503, "application/json", body, (size_t)n);
+        }
         if (ready_ && metrics_gauge_sum(NULL, "registry_paused_partitions") > 0) /* the Kafka source waits */
             return respond(c, 200, "application/json",
                            "{\"status\":\"ready\",\"schema_registry\":\"unavailable\"}\n", 51);

@@ -9,6 +9,10 @@
 int http_metrics_start(pipeline *pl, const char *address);
 /* Readiness: 1 once the pipeline runs, 0 while starting or stopping. */
 void http_metrics_set_ready(int ready);
+/* A dependency that blocks the run (a Kafka security failure pending):
+ * /health/ready answers 503 naming it while set, whatever set_ready says;
+ * NULL clears it.  `what` must stay valid (a string literal). */
+void http_metrics_set_blocked(const char *what);
 void http_metrics_stop(void);
 /* Renders every metric into buf (tests use it directly). */
 void http_metrics_render(pipeline *pl, sh_buf *out);

@@ -118,12 +118,14 @@ static void sec_who(const rd_kafka_t *rk, char *out, size_t n)
     }
 }
 
+#define SEC_BLOCKED "kafka security failure"
+
 static void sec_fail_locked(void)
 {
     sec_failed = 1;
     if (sec_pl)
         sec_pl->failed = 1; /* the run loop stops; commits stop with it (commits.c) */
-    http_metrics_set_ready(0);
+    http_metrics_set_blocked(SEC_BLOCKED);
 }
 
 int kafka_security_error(const char *who, rd_kafka_t *rk, rd_kafka_resp_err_t err, const char *errstr)
@@ -142,7 +144,7 @@ int kafka_security_error(const char *who, rd_kafka_t *rk, rd_kafka_resp_err_t er
         text = strstr(text, "]: ") + 3;
     pthread_mutex_lock(&sec_mu);
     int64_t now = sh_mono_ms();
-    http_metrics_set_ready(0);
+    http_metrics_set_blocked(SEC_BLOCKED);
     if (!sec_reported) {
         sec_reported = 1;
         if (*sec_x509 && strstr(text, "certificate verify failed") && !strstr(text, sec_x509))
@@ -156,7 +158,7 @@ int kafka_security_error(const char *who, rd_kafka_t *rk, rd_kafka_resp_err_t er
                    (long long)auth_timeout_ms);
     }
     if (kind == 1 && !sec_since)
-        sec_since = now;
+        __atomic_store_n(&sec_since, now, __ATOMIC_RELAXED);
     if (!sec_failed && (kind == 2 || now - sec_since >= auth_timeout_ms)) {
         if (kind == 1)
             sh_log(SH_LOG_ERROR, name, "Kafka security failure still there after kafka.auth.timeout (%lld ms); stopping",
@@ -176,6 +178,42 @@ int kafka_delivery_security_error(rd_kafka_t *rk, const rd_kafka_message_t *m)
     snprintf(why, sizeof why, "delivery to %s failed: %s", m->rkt ? rd_kafka_topic_name(m->rkt) : "?",
              rd_kafka_err2str(m->err));
     return kafka_security_error(NULL, rk, m->err, why);
+}
+
+void kafka_security_passed(const char *who)
+{
+    if (!__atomic_load_n(&sec_since, __ATOMIC_RELAXED)) /* the hot path: nothing pending */
+        return;
+    pthread_mutex_lock(&sec_mu);
+    if (sec_since && !sec_failed) {
+        sh_log(SH_LOG_INFO, who, "Kafka connection works again; the security failure above has passed");
+        __atomic_store_n(&sec_since, 0, __ATOMIC_RELAXED);
+        sec_reported = 0; /* a new failure is reported again */
+        *sec_x509 = 0;
+        http_metrics_set_blocked(NULL);
+    }
+    pthread_mutex_unlock(&sec_mu);
+}
+
+void kafka_security_tick(void)
+{
+    if (!__atomic_load_n(&sec_since, __ATOMIC_RELAXED))
+        return;
+    pthread_mutex_lock(&sec_mu);
+    if (sec_since && !sec_failed && sh_mono_ms() - sec_since >= auth_timeout_ms) {
+        sh_log(SH_LOG_ERROR, "kafka", "Kafka security failure still there after kafka.auth.timeout (%lld ms); stopping",
+               (long long)auth_timeout_ms);
+        sec_fail_locked();
+    }
+    pthread_mutex_unlock(&sec_mu);
+}
+
+const char *kafka_security_pending(void)
+{
+    pthread_mutex_lock(&sec_mu);
+    const char *c = sec_since && !sec_failed ? sec_cause : NULL;
+    pthread_mutex_unlock(&sec_mu);
+    return c;
 }
 
 const char *kafka_security_cause(void)

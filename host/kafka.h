@@ -54,6 +54,17 @@ int kafka_delivery_security_error(rd_kafka_t *rk, const rd_kafka_message_t *m);
 /* The run failed for a security cause: its text (for error messages of
  * callers that saw a consequence, such as a metadata timeout), else NULL. */
 const char *kafka_security_cause(void);
+/* A Kafka client of `who` (a component name) got through (a message
+ * consumed, delivered, a partition assigned): a failure that may pass, if
+ * one is pending, has passed; /health/ready is ready again.  Cheap when
+ * nothing is pending (one relaxed load). */
+void kafka_security_passed(const char *who);
+/* From the run loop: fails the run once a pending failure has lasted
+ * kafka.auth.timeout, even if librdkafka reports nothing more. */
+void kafka_security_tick(void);
+/* The cause of a failure that may pass and is still pending, else NULL: a
+ * run stopped meanwhile exits 1 (the service never worked). */
+const char *kafka_security_pending(void);
 /* Logs librdkafka's own log lines through the host logger. */
 void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
 #endif

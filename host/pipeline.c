@@ -228,6 +228,7 @@ int pipeline_run(pipeline *pl)
         }
         now = sh_mono_ms();
         if (now >= next_tick) {
+            kafka_security_tick();
             flow_tick_all(pl);
             progress_update(pl, 0);
             next_tick = now + pl->tick_ms;
@@ -240,6 +241,11 @@ int pipeline_run(pipeline *pl)
     }
 
     http_metrics_set_ready(0);
+    /* A stop while a Kafka client has not yet got through (a failure that
+     * may pass, within kafka.auth.timeout) is not a clean run either. */
+    const char *sec_pending = pl->failed ? NULL : kafka_security_pending();
+    if (sec_pending)
+        LOG_ERROR("stopped while the Kafka security failure above was unresolved (%s); exit 1", sec_pending);
     /* From here on everything is bounded by shutdown.timeout (watchdog.h). */
     if (pl->stop_requested)
         watchdog_arm("the stop request");
@@ -269,6 +275,8 @@ int pipeline_run(pipeline *pl)
             commits_ready(pl);
         }
     }
+    if (sec_pending)
+        rc = 1;
     pl->running = 0;
     commits_free(pl);
     progress_update(pl, 1);
