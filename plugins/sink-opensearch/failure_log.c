@@ -112,6 +112,20 @@ void os_note_failure(os_sink *s, const char *subject, long status, const char *w
     int config_problem = (status >= 400 && status < 500 && status != 408 && status != 429) ||
                          (status == 0 && strncmp(what, "TLS", 3) == 0);
     s->failures_since_ok++;
+    int refusal = status == 401 || status == 403 || (status == 0 && strncmp(what, "TLS", 3) == 0);
+    if (refusal && !s->refused_since)
+        s->refused_since = now;
+    if (refusal && s->cfg.auth_timeout_ms && now - s->refused_since >= s->cfg.auth_timeout_ms && !s->fatal) {
+        char line[1024];
+        snprintf(line, sizeof line,
+                 "%s at %s still refused after auth.timeout (%lld ms): %s; stopping (exit 1): the %" PRIu64
+                 " documents held are not committed and are read again after a restart",
+                 subject, s->cfg.url_redacted, (long long)s->cfg.auth_timeout_ms, what, s->live_docs);
+        os_redact_secrets(&s->cfg, line, sizeof line);
+        s->host->log(s->ctx, SH_LOG_ERROR, "%s", line);
+        s->fatal = 1;
+        return;
+    }
     /* a change of kind (outage -> refused credentials) is reported at once */
     if (s->fail_logged && now - s->last_fail_log_ms < FAIL_LOG_EVERY_MS &&
         config_problem == s->fail_logged_config)
@@ -139,4 +153,5 @@ void os_note_success(os_sink *s)
         s->fail_logged_why[0] = '\0';
     }
     s->failures_since_ok = 0;
+    s->refused_since = 0;
 }

@@ -33,6 +33,7 @@ typedef struct os_config {
     size_t max_in_flight;
     int gzip;
     int64_t retry_initial_ms, retry_max_ms;
+    int64_t auth_timeout_ms; /* refusals (401, 403, TLS) stop the run after this long; 0 never */
     uint32_t retry_max_attempts; /* 0: forever */
     uint64_t buffer_max_bytes;
     int templates;
@@ -318,6 +319,7 @@ typedef struct os_sink {
     uint64_t failures_since_ok;
     int64_t last_fail_log_ms;
     int fail_logged;              /* a failure line awaits its recovery line */
+    int64_t refused_since;        /* first refusal (401, 403, TLS) since the last success; 0 none */
     int fail_logged_config;       /* ... and it was a configuration problem */
     char fail_logged_why[512];    /* ... and its cause, as logged */
     int templates_gave_up_logged; /* one line for templates given up, not one each */

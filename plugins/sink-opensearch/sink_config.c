@@ -30,6 +30,9 @@ const sh_config_key os_config_keys[] = {
     {"retry.max", SH_CFG_DURATION, "30s", 0, "longest backoff between retries"},
     {"retry.max_attempts", SH_CFG_INT, "0", 0,
      "retries of a document before it goes to the dead-letter output; 0 = retry forever"},
+    {"auth.timeout", SH_CFG_DURATION, "30s", 0,
+     "how long refused credentials, permissions or certificates (401, 403, TLS) may go on before the run stops "
+     "with exit 1, nothing committed past them; 0 = retry until stopped"},
     {"buffer.max_bytes", SH_CFG_SIZE, "64MiB", 0,
      "buffered plus in-flight bytes above which the sink pauses the sources (back-pressure)"},
     {"templates", SH_CFG_BOOL, "true", 0,
@@ -293,6 +296,7 @@ static void read_limits(os_config *c, reader *rd)
     c->retry_initial_ms = host->cfg_int(ctx, "retry.initial");
     c->retry_max_ms = host->cfg_int(ctx, "retry.max");
     c->timeout_ms = host->cfg_int(ctx, "timeout");
+    c->auth_timeout_ms = host->cfg_int(ctx, "auth.timeout");
 
     if (docs < 1 || docs > 1000000)
         BAD("batch.max_docs", "%lld is out of range; use 1..1000000 (e.g. 5000)",
@@ -317,6 +321,8 @@ static void read_limits(os_config *c, reader *rd)
         BAD("retry.initial", "must be at least 1ms", WHERE("retry.initial"));
     else if (c->retry_max_ms < c->retry_initial_ms)
         BAD("retry.max", "must not be shorter than retry.initial", WHERE("retry.max"));
+    if (c->auth_timeout_ms < 0)
+        BAD("auth.timeout", "must not be negative; 0 retries until stopped", WHERE("auth.timeout"));
     if (c->timeout_ms < 100)
         BAD("timeout", "must be at least 100ms", WHERE("timeout"));
     c->batch_max_docs = (size_t)docs;

@@ -143,6 +143,24 @@ sed -i 's/^password_env = WRONG_PW$/password_env = WRITER_PW/' "$T/wrongpw.ini"
 check "with the right password the same state file gives all 8 documents (nothing was committed past them)" \
   diff <(docs "${P}retry-") <(normalized tests/data/worked-example.expected.jsonl)
 
+# ---- 2b. the same, ended by the sink's auth.timeout (an unbounded source
+# would wait for ever otherwise): exit 1 after it, kept, nothing committed ----
+ini authto "${P}authto-" writer WRONG_PW "$URL" "$CA" "auth.timeout = 3s"
+start=$SECONDS
+rc=0; "$SH" run "$T/authto.ini" 2> "$T/authto.err" || rc=$?
+took=$((SECONDS - start))
+sink_lines "$T/authto.err"
+check "auth.timeout = 3s: exit 1 before shutdown.timeout (15 s) would end it (took $took s)" \
+  bash -c "[ $rc -eq 1 ] && [ $took -lt 12 ]"
+check "auth.timeout: one line saying it is still refused after auth.timeout, naming the cause" \
+  test "$(grep -c "still refused after auth.timeout (3000 ms): HTTP 401 Unauthorized: authentication failed for user 'writer'.*stopping (exit 1)" "$T/authto.err")" -eq 1
+check "auth.timeout: the documents were kept, not dead-lettered" test ! -s "$T/authto.dead.jsonl"
+check "auth.timeout: nothing was indexed" test "$(count_docs "${P}authto-")" -eq 0
+sed -i 's/^password_env = WRONG_PW$/password_env = WRITER_PW/' "$T/authto.ini"
+"$SH" run "$T/authto.ini" 2> "$T/authto2.err" || { cat "$T/authto2.err"; exit 1; }
+check "auth.timeout: with the right password the same state file gives all 8 documents" \
+  diff <(docs "${P}authto-") <(normalized tests/data/worked-example.expected.jsonl)
+
 # ---- 3.-6. refusals with a retry budget: dead letters with the reason ------------
 refused() { # refused NAME PREFIX "PATTERN" "what": one line, 8 dead letters with PATTERN, nothing indexed
   local name=$1 prefix=$2 pattern=$3 what=$4 rc=0

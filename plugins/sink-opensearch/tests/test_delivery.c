@@ -6,6 +6,7 @@
 #include "http_stub.h"
 
 #include <openssl/sha.h>
+#include <time.h>
 
 /* Drives the sink (tick) until cond holds; fails the test after ms. */
 #define WAIT_FOR(th, cond, ms)                                                  \
@@ -583,6 +584,48 @@ static void sigv4_headers_verify(void **st)
     stub_stop(hs);
 }
 
+/* Issue 13: refused credentials are retried for auth.timeout, then the run
+ * stops (SH_FATAL): documents kept (not acknowledged, not dead-lettered);
+ * a success in between starts the count again. */
+static void refusals_stop_after_auth_timeout(void **st)
+{
+    (void)st;
+    http_stub *hs = stub_start();
+    static const char refused[] = "{\"error\":{\"type\":\"security_exception\",\"reason\":\"bad credentials\"}}";
+    for (int i = 0; i < 40; i++)
+        stub_script(hs, i % 2 ? 403 : 401, refused, 0);
+    testhost *th = fx_sink((const char *[]){stub_url(hs), "templates=false", "retry.initial=5ms", "retry.max=10ms",
+                                            "auth.timeout=60ms", NULL});
+    fx_feed(th, 0, 2);
+    assert_int_equal(fx_flush_final(th, 10000), SH_FATAL);
+    assert_true(stub_nreqs(hs) >= 3);  /* retried meanwhile */
+    assert_true(stub_nreqs(hs) < 40);  /* and stopped, not retried for ever */
+    assert_int_equal(fx_acked(th), 0); /* kept: read again after a restart */
+    assert_int_equal(fx_ndead, 0);
+    assert_int_equal(th_counter(th, "documents_indexed_total"), 0);
+    th_free(th);
+    stub_stop(hs);
+
+    /* successes between refusals: the timeout counts from the next refusal,
+     * so refusals spread over more than auth.timeout do not stop the run */
+    hs = stub_start();
+    for (int i = 0; i < 4; i++) {
+        stub_script(hs, 401, refused, 60);
+        stub_script(hs, 200, "{\"errors\":false,\"items\":[{\"index\":{\"status\":201}}]}", 60);
+    }
+    th = fx_sink((const char *[]){stub_url(hs), "templates=false", "retry.initial=1ms", "retry.max=2ms",
+                                  "auth.timeout=200ms", "batch.max_docs=1", "max_in_flight=1", NULL});
+    struct timespec ts0, ts1;
+    clock_gettime(CLOCK_MONOTONIC, &ts0);
+    fx_feed(th, 0, 4);
+    assert_int_equal(fx_flush_final(th, 10000), SH_OK);
+    clock_gettime(CLOCK_MONOTONIC, &ts1);
+    assert_true((ts1.tv_sec - ts0.tv_sec) * 1000 + (ts1.tv_nsec - ts0.tv_nsec) / 1000000 >= 400); /* > auth.timeout */
+    assert_int_equal(fx_acked(th), 4);
+    th_free(th);
+    stub_stop(hs);
+}
+
 static void refused_dead_letter_stops_the_pipeline(void **st)
 {
     (void)st;
@@ -621,6 +664,7 @@ int main(void)
         cmocka_unit_test(basic_auth_header),
         cmocka_unit_test(sigv4_headers_verify),
         cmocka_unit_test(refused_dead_letter_stops_the_pipeline),
+        cmocka_unit_test(refusals_stop_after_auth_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
