@@ -48,12 +48,16 @@ endif
 endif
 endif
 
-# librdkafka: RDKAFKA=wheel links the librdkafka 2.16 that the confluent-kafka
-# wheel on PyPI ships (scripts/librdkafka.sh fetches it into .cache/; the host
-# finds it by rpath, `make install` puts it into $(PREFIX)/lib/streamhost/);
-# RDKAFKA=system links Debian's 2.0.2, whose SCRAM a current Kafka rejects.
-# Both compile against Debian's headers (the C ABI is stable).  docs/security.md.
-RDKAFKA   ?= system
+# librdkafka: RDKAFKA=wheel (the default) links the librdkafka 2.16 that the
+# confluent-kafka wheel on PyPI ships (scripts/librdkafka.sh fetches it into
+# .cache/ once; the host finds it by rpath, `make install` puts it into
+# $(PREFIX)/lib/streamhost/).  Why by default: SCRAM against Kafka >= 3.9
+# needs librdkafka >= 2.6.1, and fetch.queue.backoff.ms (>= 2.3) keeps the
+# consumer's speed at a tenth of 2.0's memory (bench/RESULTS.md).
+# RDKAFKA=system links Debian's 2.0.2 (offline builds; no SCRAM with a
+# current Kafka).  Both compile against Debian's headers (the C ABI is
+# stable).  docs/security.md.
+RDKAFKA   ?= wheel
 RDKAFKA_SO :=
 
 ifneq ($(DEPS_GOALS),) # (clean, help...: no flags, so no pkg-config noise on a fresh machine)
@@ -193,6 +197,9 @@ check-deps:
 	@STREAMHOST_DEPS_VERBOSE=1 STREAMHOST_NO_INSTALL=1 $(ENSURE_DEPS) build unit integration valgrind fuzz
 
 # --- install -----------------------------------------------------------------
+# The installed kit links the librdkafka installed beside the plugins, not the cache's.
+KIT_INSTALLED_LIBS = $(if $(RDKAFKA_SO),$(subst -Wl$(comma)-rpath$(comma)$(dir $(RDKAFKA_SO)),-Wl$(comma)-rpath$(comma)$(PREFIX)/lib/streamhost,$(subst $(RDKAFKA_SO),$(PREFIX)/lib/streamhost/$(notdir $(RDKAFKA_SO)),$(HOST_LIBS))),$(HOST_LIBS))
+comma := ,
 install: all $(KIT_LIB)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/streamhost/plugins \
 	  $(DESTDIR)$(PREFIX)/include/streamhost $(DESTDIR)$(PREFIX)/lib/pkgconfig \
@@ -205,7 +212,7 @@ install: all $(KIT_LIB)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' streamhost.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/streamhost.pc
 	install -m 644 $(KIT_LIB) $(DESTDIR)$(PREFIX)/lib/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@KIT_LIBS@|$(subst ',,$(HOST_LIBS))|g' \
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@KIT_LIBS@|$(subst ',,$(KIT_INSTALLED_LIBS))|g' \
 	  streamhost-kit.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/streamhost-kit.pc
 
 # --- running -----------------------------------------------------------------
@@ -260,7 +267,7 @@ FUZZ_TIME  ?= 60
 # -fno-sanitize-recover: undefined behaviour stops the fuzzer (a finding), not one log line
 FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Iinclude -Ihost -DSH_VERSION=\"$(VERSION)\"
 FUZZERS    := build/fuzz/fuzz_avro build/fuzz/fuzz_config build/fuzz/fuzz_jsonl build/fuzz/fuzz_bulk_response
-JSONL_SRCS := plugins/source-file/json_record.c plugins/source-file/avsc_schema.c plugins/source-file/str_arena.c
+JSONL_SRCS := plugins/source-file/json_record.c plugins/source-file/json_scan.c plugins/source-file/avsc_schema.c plugins/source-file/str_arena.c
 BULK_SRCS  := plugins/sink-opensearch/bulk_response.c plugins/sink-opensearch/retry_backoff.c
 
 # libFuzzer's runtime is its own Debian package (libclang-rt-14-dev, in

@@ -85,6 +85,12 @@ say "compiling the benchmark helpers into $BIN"
 CFLAGS=(-std=gnu11 -O2 -g -Wall -Wextra -Werror)
 read -r -a RDK_CFLAGS <<<"$(pkg-config --cflags rdkafka)"
 read -r -a RDK_LIBS <<<"$(pkg-config --libs rdkafka)"
+# the raw clients link the librdkafka the host runs with (the wheel's by default)
+RDK_SO="$(ldd "$BUILD/streamhost" | awk '/librdkafka/ { print $3; exit }')"
+case "$RDK_SO" in
+*/.cache/*) RDK_LIBS=("$RDK_SO" "-Wl,-rpath,$(dirname "$RDK_SO")") ;;
+esac
+say "librdkafka of the host and the raw clients: ${RDK_SO:-?} ($("$BUILD/streamhost" --version | sed -n 's/^librdkafka \([^ ]*\).*/\1/p'))"
 cc "${CFLAGS[@]}" -Iinclude -fPIC -shared -fvisibility=hidden -o "$BIN/plugins/sink-null.so" bench/sink-null.c
 for tool in raw_consume raw_produce topics; do
     cc "${CFLAGS[@]}" "${RDK_CFLAGS[@]}" -o "$BIN/$tool" "bench/$tool.c" "${RDK_LIBS[@]}"

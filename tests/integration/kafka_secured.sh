@@ -6,9 +6,9 @@
 # wrong password, an unknown CA, a host name the certificate does not hold,
 # a missing ACL and a TLS handshake that fails each end the run with one line
 # naming the component and the cause, exit 1, nothing committed; no password
-# appears in any output.  With a librdkafka older than 2.6.1 (Debian's
-# 2.0.2) SCRAM is refused at start (exit 2), and the rest runs with a build
-# linking the wheel's librdkafka (make RDKAFKA=wheel).
+# appears in any output.  A build on Debian's librdkafka 2.0.2
+# (RDKAFKA=system, built here when the default build is on the wheel's)
+# refuses SCRAM at start (exit 2); the rest runs on the wheel's 2.16.
 source tests/integration/common.bash
 PORT=${KAFKA_SECURE_TEST_PORT:-9196}
 BROKER_ENV=(KAFKA_SECURITY=scram-tls KAFKA_SECURE_PORT="$PORT" KAFKA_SECURE_TOPIC=sec-clicks
@@ -104,22 +104,35 @@ analytics_ini sec-clicks nogroup-analytics "$T/nogroup.jsonl" |
   sed -e '/^\[transform.counts\]/,/^size/d' -e 's/^inputs = checkouts, counts$/inputs = checkouts/' \
   > "$T/analytics-other-group.ini"
 
-# SCRAM needs librdkafka >= 2.6.1
-rdk=$("$SH" --version | sed -n 's/^librdkafka \([0-9.]*\).*/\1/p')
+# SCRAM needs librdkafka >= 2.6.1: a build on Debian's 2.0.2 refuses it at
+# start; the rest runs on a build with a newer one (the default build's)
+san= # the plugins of $BUILD are loaded: a second host must be built as they are
+ldd "$BUILD/plugins/transform-session.so" 2>/dev/null | grep -q libasan && san=1
+other_build() { # other_build DIR RDKAFKA: builds DIR/streamhost
+  echo "building $1/streamhost with RDKAFKA=$2"
+  make --no-print-directory BUILD="$1" RDKAFKA="$2" SANITIZE=$san -j2 "$1/streamhost" > "$T/$2-build.out" 2>&1 ||
+    { tail -20 "$T/$2-build.out"; exit 1; }
+}
+version_of() { "$1" --version | sed -n 's/^librdkafka \([0-9.]*\).*/\1/p'; }
+older_than_2_6_1() { [ "$(printf '%s\n2.6.1\n' "$1" | sort -V | head -1)" != 2.6.1 ]; }
+rdk=$(version_of "$SH")
 echo "librdkafka of $SH: $rdk"
-if [ "$(printf '%s\n2.6.1\n' "$rdk" | sort -V | head -1)" != 2.6.1 ]; then
-  set +e; SEC_USER=generator SEC_PASSWORD="$(pw generator)" "$SH" run "$T/gen.ini" > "$T/old.out" 2> "$T/old.err"; rc=$?; set -e
+OLD_SH=$SH
+if ! older_than_2_6_1 "$rdk"; then
+  other_build "$BUILD/rdkafka-system" system
+  OLD_SH="$BUILD/rdkafka-system/streamhost"
+fi
+old=$(version_of "$OLD_SH")
+if older_than_2_6_1 "$old"; then
+  set +e; SEC_USER=generator SEC_PASSWORD="$(pw generator)" "$OLD_SH" run "$T/gen.ini" > "$T/old.out" 2> "$T/old.err"; rc=$?; set -e
   cat "$T/old.err"
-  check "librdkafka $rdk: SCRAM refused at start (exit 2)" test "$rc" -eq 2
-  check "librdkafka $rdk: one line naming the place, the cause and the fix" \
-    bash -c "grep -c 'sasl.mechanism = SCRAM-SHA-512: this streamhost runs librdkafka $rdk.*make RDKAFKA=wheel' '$T/old.err' | grep -qx 1"
-  WB="$BUILD/rdkafka-wheel"
-  echo "building $WB/streamhost with RDKAFKA=wheel"
-  san= # the plugins of $BUILD are loaded: the host must be built as they are
-  ldd "$BUILD/plugins/transform-session.so" 2>/dev/null | grep -q libasan && san=1
-  make --no-print-directory BUILD="$WB" RDKAFKA=wheel SANITIZE=$san -j2 "$WB/streamhost" > "$T/wheel-build.out" 2>&1 ||
-    { tail -20 "$T/wheel-build.out"; exit 1; }
-  SH="$WB/streamhost"
+  check "librdkafka $old: SCRAM refused at start (exit 2)" test "$rc" -eq 2
+  check "librdkafka $old: one line naming the place, the cause and the fix" \
+    bash -c "grep -c 'sasl.mechanism = SCRAM-SHA-512: this streamhost runs librdkafka $old.*make RDKAFKA=wheel' '$T/old.err' | grep -qx 1"
+fi
+if older_than_2_6_1 "$rdk"; then
+  other_build "$BUILD/rdkafka-wheel" wheel
+  SH="$BUILD/rdkafka-wheel/streamhost"
 fi
 
 # run NAME USER PASSWORD INI [ENV...]: stdout+stderr to $T/NAME.log, rc in $rc
@@ -196,6 +209,73 @@ check "no TLS listener: the end says kafka.auth.timeout passed" \
   one_line tlsplain 'Kafka security failure still there after kafka.auth.timeout \(6000 ms\); stopping'
 check "no TLS listener: says what failed and that it waits kafka.auth.timeout" \
   one_line tlsplain 'Kafka (TLS handshake failed|authentication failed): .*stopping unless it passes within kafka.auth.timeout'
+
+# the same, stopped (SIGTERM) before kafka.auth.timeout decided it: not a
+# clean run either (exit 1, saying so), not a silent exit 0
+env SEC_USER=analytics SEC_PASSWORD="$(pw analytics)" SEC_BOOTSTRAP=127.0.0.1:$((PORT + 1)) SEC_AUTH_TIMEOUT=60s \
+  timeout 120 "$SH" run "$T/analytics.ini" > "$T/tlsterm.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do grep -q 'stopping unless it passes' "$T/tlsterm.log" && break; sleep 0.1; done
+kill -TERM $pid
+set +e; wait $pid; rc=$?; set -e
+grep -E 'ERROR' "$T/tlsterm.log" | head -3 || true
+check "stopped while a TLS failure may still pass: exit 1" test "$rc" -eq 1
+check "stopped while a TLS failure may still pass: one line saying it was unresolved" \
+  one_line tlsterm 'stopped while the Kafka security failure above was unresolved \(Kafka TLS handshake failed'
+
+# a failure that passes: for its first seconds a local responder in front of
+# the broker answers the TLS handshake with bytes that are not TLS, then
+# forwards; the run is not ready meanwhile, ready again once it gets through,
+# and reads everything (exit 0)
+PPORT=$((20000 + RANDOM % 20000))
+cat > "$T/flaky_front.py" <<'PY'
+import socket, sys, threading, time
+port, target, bad_for = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", port)); srv.listen(16)
+t0 = time.monotonic()
+def pipe(a, b):
+    try:
+        while (d := a.recv(65536)):
+            b.sendall(d)
+    except OSError:
+        pass
+    finally:
+        for s in (a, b):
+            try: s.shutdown(socket.SHUT_RDWR)
+            except OSError: pass
+while True:
+    c, _ = srv.accept()
+    if time.monotonic() - t0 < bad_for:
+        c.sendall(b"HTTP/1.0 503 Service Unavailable\r\n\r\n"); c.close(); continue
+    u = socket.create_connection(("127.0.0.1", target))
+    threading.Thread(target=pipe, args=(c, u), daemon=True).start()
+    threading.Thread(target=pipe, args=(u, c), daemon=True).start()
+PY
+python3 "$T/flaky_front.py" "$PPORT" "$PORT" 5 > "$T/flaky_front.log" 2>&1 &
+fpid=$!
+analytics_ini sec-clicks sec-analytics-pass "$T/passed.jsonl" |
+  sed -e '/^\[transform.counts\]/,/^size/d' -e 's/^inputs = checkouts, counts$/inputs = checkouts/' > "$T/analytics-passes.ini"
+MPORT=$((20000 + RANDOM % 20000))
+env SEC_USER=analytics SEC_PASSWORD="$(pw analytics)" SEC_BOOTSTRAP="${K_bootstrap%:*}:$PPORT" SEC_AUTH_TIMEOUT=30s \
+  SEC_METRICS_PORT=$MPORT timeout 120 "$SH" run "$T/analytics-passes.ini" > "$T/tlspass.log" 2>&1 &
+pid=$!
+codes="" bodies=""
+while kill -0 $pid 2>/dev/null; do
+  b=$(curl -s -w ' %{http_code}' "http://127.0.0.1:$MPORT/health/ready" || true)
+  codes+=" ${b##* }" bodies+="$b"$'\n'
+  sleep 0.3
+done
+set +e; wait $pid; rc=$?; set -e
+kill $fpid 2>/dev/null || true
+echo "/health/ready answers: $codes"
+grep -E 'ERROR|passed' "$T/tlspass.log" | head -3 || true
+check "a TLS failure that passes: not ready (503) while it lasts" grep -q 503 <<<"$codes"
+check "a TLS failure that passes: /health/ready names it" grep -q '"blocked_by":"kafka security failure"' <<<"$bodies"
+check "a TLS failure that passes: ready (200) again after it" bash -c "grep -oE '503|200' <<<'$codes' | sed -n '/503/,\$p' | grep -q 200"
+check "a TLS failure that passes: says so" one_line tlspass 'the security failure above has passed'
+check "a TLS failure that passes: the run reads everything (exit 0, documents)" \
+  bash -c "test $rc -eq 0 && test -s '$T/passed.jsonl'"
 
 # --- the analytics' good run: everything, equal to a file replay ----------
 run analytics analytics "$(pw analytics)" "$T/analytics.ini"
