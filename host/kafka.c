@@ -330,7 +330,8 @@ int kafka_topic_partitions(rd_kafka_t *rk, const char *topic, char *err, size_t 
      * librdkafka's threads) ends the wait at once; while one that may pass
      * is pending, until kafka.auth.timeout has decided it. */
     int64_t start = sh_mono_ms();
-    while (!kafka_security_cause()) {
+    int stopped = 0; /* a stop request (SIGTERM) while a failure is pending ends the wait */
+    while (!kafka_security_cause() && !stopped) {
         e = rd_kafka_metadata(rk, 0, t, &md, 1000);
         if (e != RD_KAFKA_RESP_ERR__TIMED_OUT && e != RD_KAFKA_RESP_ERR__TRANSPORT)
             break;
@@ -340,10 +341,17 @@ int kafka_topic_partitions(rd_kafka_t *rk, const char *topic, char *err, size_t 
         pthread_mutex_unlock(&sec_mu);
         if ((e == RD_KAFKA_RESP_ERR__TRANSPORT && !pending) || sh_mono_ms() - start >= limit)
             break;
+        stopped = pending && sec_pl && sec_pl->stop_requested;
         if (e == RD_KAFKA_RESP_ERR__TRANSPORT)
             sh_sleep_ms(200);
     }
-    if (e && kafka_security_cause()) {
+    const char *pending_cause = stopped ? kafka_security_pending() : NULL;
+    if (e && pending_cause) {
+        snprintf(err, errlen,
+                 "cannot read metadata of %s: stopped while the Kafka security failure above was unresolved (%s); exit 1",
+                 topic, pending_cause);
+        n = -2;
+    } else if (e && kafka_security_cause()) {
         snprintf(err, errlen, "cannot read metadata of %s: stopped by the Kafka security failure above", topic);
         n = -2;
     } else if (e) {
