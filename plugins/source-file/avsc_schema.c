@@ -140,6 +140,11 @@ static int parse_fields(const char *path, json_t *fields, avsc_schema *s, char *
         avsc_field *f = &s->fields[i];
         if (!(f->name = strdup(name)))
             return failf(err, errlen, "%s: out of memory", path);
+        f->name_len = strlen(name);
+        f->plain_name = 1;
+        for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+            if (*c < 0x20 || *c == '"' || *c == '\\')
+                f->plain_name = 0;
         s->n++;
         json_t *type = json_object_get(jf, "type");
         if (field_type(type, f) != 0) {

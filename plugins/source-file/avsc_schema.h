@@ -8,6 +8,9 @@
 
 typedef struct avsc_field {
     char *name;
+    size_t name_len;  /* strlen(name) */
+    int plain_name;   /* no byte of it needs escaping in JSON (no '"', '\\' or
+                         control byte): a key can be matched byte for byte */
     uint32_t type;    /* SH_INT, SH_DOUBLE, SH_STRING or SH_BOOL */
     int int32;        /* Avro "int": values must fit 32 bits */
     int nullable;     /* a union with "null" */

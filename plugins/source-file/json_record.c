@@ -3,6 +3,7 @@
  * with "null" (null or absent) and fields with a default (absent).  Unknown
  * keys are ignored so that producers may add fields. */
 #include "json_record.h"
+#include "json_scan.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -110,12 +111,12 @@ static int decode_object(const avsc_schema *s, json_t *obj, sh_value *vals,
     return JR_OK;
 }
 
-int jr_decode(const avsc_schema *s, const char *line, size_t len, sh_value *vals,
-              str_arena *arena, char *why, size_t whylen)
+int jr_decode_jansson(const avsc_schema *s, const char *line, size_t len, sh_value *vals,
+                      str_arena *arena, char *why, size_t whylen)
 {
     json_error_t je;
-    /* jansson builds a tree per line (a few mallocs); acceptable for a file
-     * source, whose speed is bounded by parsing text anyway. */
+    /* a tree per line (a few mallocs): the slow path, for lines the scanner
+     * refuses or leaves alone; its verdict and reason are the ones reported */
     json_t *obj = json_loadb(line, len,
                              JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &je);
     if (!obj)
@@ -127,4 +128,15 @@ int jr_decode(const avsc_schema *s, const char *line, size_t len, sh_value *vals
         rc = decode_object(s, obj, vals, arena, why, whylen);
     json_decref(obj);
     return rc;
+}
+
+int jr_decode(const avsc_schema *s, const char *line, size_t len, sh_value *vals,
+              str_arena *arena, char *why, size_t whylen)
+{
+    /* json_scan.c accepts exactly what jansson accepts, with the same values,
+     * in one pass; a line it refuses or is unsure of goes to jansson, for the
+     * verdict and the reason (rare: bad lines, escaped keys, ...) */
+    if (js_decode(s, line, len, vals, arena) == JS_OK)
+        return JR_OK;
+    return jr_decode_jansson(s, line, len, vals, arena, why, whylen);
 }

@@ -27,7 +27,7 @@ static arena_block *new_block(size_t cap)
     return b;
 }
 
-char *str_arena_copy(str_arena *a, const char *s, size_t n)
+char *str_arena_alloc(str_arena *a, size_t n)
 {
     if (!a->cur) {
         if (!a->head && !(a->head = new_block(a->block_size > n ? a->block_size : n)))
@@ -46,9 +46,15 @@ char *str_arena_copy(str_arena *a, const char *s, size_t n)
         a->cur = a->cur->next;
     }
     char *p = a->cur->data + a->cur->used;
-    if (n)
-        memcpy(p, s, n);
     a->cur->used += n;
+    return p;
+}
+
+char *str_arena_copy(str_arena *a, const char *s, size_t n)
+{
+    char *p = str_arena_alloc(a, n);
+    if (p && n)
+        memcpy(p, s, n);
     return p;
 }
 

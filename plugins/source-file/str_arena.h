@@ -18,6 +18,8 @@ void str_arena_init(str_arena *a, size_t block_size);
 /* A copy of s[0..n) that stays valid until the next reset; NULL when out of
  * memory. */
 char *str_arena_copy(str_arena *a, const char *s, size_t n);
+/* Room for n bytes, valid until the next reset; NULL when out of memory. */
+char *str_arena_alloc(str_arena *a, size_t n);
 /* Makes every block reusable (call at the start of a batch). */
 void str_arena_reset(str_arena *a);
 void str_arena_free(str_arena *a);
