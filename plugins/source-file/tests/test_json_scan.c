@@ -538,6 +538,38 @@ static void test_plugin_replays_through_the_scanner(void **st)
     unlink(data);
 }
 
+/* Integer keys are written by hand now, not by snprintf: the edges. */
+static void test_integer_keys(void **st)
+{
+    (void)st;
+    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char data[128], kv_path[200];
+    snprintf(data, sizeof data, "%s/sh-scan-keys-XXXXXX", dir);
+    static const char *const seqs[] = {"0", "7", "-1", "10", "-10", "9223372036854775807",
+                                       "-9223372036854775808", "1000000"};
+    char lines[2048] = "";
+    for (size_t i = 0; i < 8; i++)
+        snprintf(lines + strlen(lines), sizeof lines - strlen(lines),
+                 "{\"ip\":\"i\",\"eventtimestamp\":1,\"devicetype\":\"d\",\"userid\":1,"
+                 "\"globalseq\":%s}\n", seqs[i]);
+    int fd = mkstemp(data);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, lines, strlen(lines)), (ssize_t)strlen(lines));
+    close(fd);
+    snprintf(kv_path, sizeof kv_path, "path=%s", data);
+    const char *c[] = {kv_path, "schema.file=conf/ClickEvent.avsc", "key.field=globalseq", NULL};
+    testhost *th = th_new(streamhost_plugin_entry(SH_ABI_VERSION), c);
+    assert_non_null(th);
+    assert_int_equal(th_init(th), SH_OK);
+    assert_int_equal(streamhost_plugin_entry(SH_ABI_VERSION)->poll(th_state(th), 100, 0), SH_DONE);
+    assert_int_equal(th_count(th), 8);
+    for (size_t i = 0; i < 8; i++)
+        assert_string_equal(th_get(th, i)->key, seqs[i]);
+    th_clear(th);
+    th_free(th);
+    unlink(data);
+}
+
 int main(void)
 {
     str_arena_init(&arena, 4096);
@@ -552,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_whitespace_and_trailing_garbage),
         cmocka_unit_test(test_truncation_at_every_byte),
         cmocka_unit_test(test_plugin_replays_through_the_scanner),
+        cmocka_unit_test(test_integer_keys),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     str_arena_free(&arena);
