@@ -39,9 +39,15 @@ int avro_codec_decode(avro_codec *c, framing_t framing, const void *buf, size_t 
 
 /* Encodes a record (fields matched by name, resolved once per schema) with
  * the given framing into `out` (cleared first).  Returns 0 or -1 with a
- * reason.  glue_zlib: deflate the body (Glue framing only). */
+ * reason.  glue_zlib: deflate the body (Glue framing only).  Hand-written
+ * (see avro_codec.c); every write is preceded by a reservation of its size. */
 int avro_codec_encode(avro_codec *c, framing_t framing, int32_t schema_id, const unsigned char uuid[16],
                       int glue_zlib, const sh_record *r, sh_buf *out, char *err, size_t errlen);
+/* The same through avro-c's generic values (the encoder before the
+ * hand-written one): the reference that tests compare avro_codec_encode
+ * with, byte for byte.  Not for the hot path. */
+int avro_codec_encode_reference(avro_codec *c, framing_t framing, int32_t schema_id, const unsigned char uuid[16],
+                                int glue_zlib, const sh_record *r, sh_buf *out, char *err, size_t errlen);
 
 /* A decoding plan from one writer schema to the codec's reader schema, per
  * the Avro specification's schema resolution: fields matched by name (or a
