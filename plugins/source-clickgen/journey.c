@@ -22,6 +22,26 @@ const char *const journey_product_name[PRODUCT_COUNT] = {
 
 const char *const journey_device_name[DEVICE_COUNT] = {"mobile", "computer", "tablet"};
 
+#define LEN(s) (sizeof s - 1)
+const uint8_t journey_page_len[PAGE_COUNT] = {
+    [PAGE_HOME] = LEN("home_page"),
+    [PAGE_CATALOG] = LEN("product_catalog"),
+    [PAGE_DETAIL] = LEN("product_detail"),
+    [PAGE_ADD_TO_CART] = LEN("add_to_cart"),
+    [PAGE_ORDER] = LEN("order"),
+    [PAGE_CHECKOUT] = LEN("order_checkout"),
+    [PAGE_REMOVE_FROM_CART] = LEN("remove_from_cart"),
+    [PAGE_END] = 0,
+};
+const uint8_t journey_product_len[PRODUCT_COUNT] = {
+    LEN("cell phones"), LEN("laptops"), LEN("ear phones"), LEN("soundbars"), LEN("cd players"),
+    LEN("AirPods"), LEN("video games"), LEN("cameras"),
+    [PRODUCT_NA] = LEN("N/A"),
+    [PRODUCT_NONE] = 0,
+};
+const uint8_t journey_device_len[DEVICE_COUNT] = {LEN("mobile"), LEN("computer"), LEN("tablet")};
+#undef LEN
+
 /* Next pages by previous page; the choice among them is uniform. */
 static const struct {
     uint8_t n;

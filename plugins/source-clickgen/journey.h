@@ -29,6 +29,10 @@ enum journey_page {
 extern const char *const journey_page_name[PAGE_COUNT];
 extern const char *const journey_product_name[PRODUCT_COUNT];
 extern const char *const journey_device_name[DEVICE_COUNT];
+/* Their lengths (strlen), for the hot path. */
+extern const uint8_t journey_page_len[PAGE_COUNT];
+extern const uint8_t journey_product_len[PRODUCT_COUNT];
+extern const uint8_t journey_device_len[DEVICE_COUNT];
 
 /* One event of a journey: which page, which product. */
 typedef struct journey_step {

@@ -1,4 +1,4 @@
-/* user_heap.h - the users in flight, as a min-heap by next event time.
+/* user_heap.h - the users in flight, as a (4-ary) min-heap by next event time.
  *
  * The generator always emits the earliest pending event of all users, so
  * event times come out in non-decreasing order.  Ties break on the user's
