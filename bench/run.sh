@@ -65,6 +65,9 @@ fetch_profile() {
     case "$1" in
     default) FETCH_PARTITION_BYTES=1048576 FETCH_WAIT_MS=500 QUEUED_MIN_MESSAGES=100000 QUEUED_MAX_KBYTES=65536 ;;
     tuned) FETCH_PARTITION_BYTES=4194304 FETCH_WAIT_MS=100 QUEUED_MIN_MESSAGES=1000000 QUEUED_MAX_KBYTES=262144 ;;
+    host) # the host's own defaults (README "Kafka source"): the configs run without kafka.* fetch keys
+        FETCH_ENV="" FETCH_X=""
+        return ;;
     esac
     FETCH_ENV="FETCH_PARTITION_BYTES=$FETCH_PARTITION_BYTES FETCH_WAIT_MS=$FETCH_WAIT_MS QUEUED_MIN_MESSAGES=$QUEUED_MIN_MESSAGES QUEUED_MAX_KBYTES=$QUEUED_MAX_KBYTES"
     FETCH_X="-X max.partition.fetch.bytes=$FETCH_PARTITION_BYTES -X fetch.wait.max.ms=$FETCH_WAIT_MS -X queued.min.messages=$QUEUED_MIN_MESSAGES -X queued.max.messages.kbytes=$QUEUED_MAX_KBYTES"
@@ -330,11 +333,11 @@ done
 RAWP="$(printf '%s\n' "${rawp_rates[@]}" | median)"
 GEN="$(printf '%s\n' "${gen_rates[@]}" | median)"
 GEN_RATIO="$(calc "100 * $GEN / $RAWP")"
-if ge "$GEN_RATIO" 80; then v=PASS; else v="MISS: $(fmt0 "$GEN_RATIO")% < 80% (see Analysis)"; fi
+if ge "$GEN_RATIO" 90; then v=PASS; else v="MISS: $(fmt0 "$GEN_RATIO")% < 90% (see Analysis)"; fi
 row "Raw produce (ceiling): plain librdkafka, $VSIZE B values + $KSIZE B keys, sink's batching" \
     "$(fmt0 "$RAWP") msg/s" "-" "-" "median of $REPS; CPU $(cpu_per_m rawp-1 "$EVENTS") s/M msgs; peak RSS $(rss_mb rawp-1) MB"
 row "Generator: clickgen -> Kafka sink (Avro, murmur2, idempotent)" "$(fmt0 "$GEN") events/s" \
-    "$(fmt0 "$GEN_RATIO")% of raw produce; target >= 80%" "$v" \
+    "$(fmt0 "$GEN_RATIO")% of raw produce; target >= 90%" "$v" \
     "median of $REPS; CPU $(cpu_per_m gen-1 "$EVENTS") s/M events; peak RSS $(rss_mb gen-1) MB"
 
 # --- analytics -------------------------------------------------------------------
@@ -371,6 +374,9 @@ SRC_TUNED="$(host_rates source bench/consume-null.ini tuned "$REPS")"
 AN_DEFAULT="$(host_rates analytics bench/analytics-null.ini default "$REPS")"
 AN_TUNED="$(host_rates analytics bench/analytics-null.ini tuned "$REPS")"
 DOCS="$(host_in analytics-tuned-1 discard)"
+# the host's fetch defaults: the same config without its kafka.* fetch keys
+grep -v '^kafka\.' bench/analytics-null.ini >"$RUN/analytics-hostdefaults.ini"
+AN_HOST="$(host_rates analytics "$RUN/analytics-hostdefaults.ini" host "$REPS")"
 AN_FILE="$(host_rates analytics-file bench/analytics-file.ini tuned "$REPS" OUTPUT="$RUN/documents.jsonl")"
 FILE_DOCS="$(wc -l <"$RUN/documents.jsonl")"
 rm -f "$RUN/documents.jsonl"
@@ -378,17 +384,17 @@ rm -f "$RUN/documents.jsonl"
 analytics_row() { # analytics_row LABEL RATE CEILING RUN_NAME NOTE
     local ratio v
     ratio="$(calc "100 * $2 / $3")"
-    if ge "$ratio" 70 && ge "$2" 1000000; then
+    if ge "$ratio" 80 && ge "$2" 1000000; then
         v=PASS
-    elif ! ge "$3" 1000000 && ge "$ratio" 70; then
+    elif ! ge "$3" 1000000 && ge "$ratio" 80; then
         v="PASS (broker ceiling $(fmt0 "$3")/s < 1M)"
     else
         v="MISS:"
-        ge "$ratio" 70 || v="$v $(fmt0 "$ratio")% < 70%;"
+        ge "$ratio" 80 || v="$v $(fmt0 "$ratio")% < 80%;"
         ge "$2" 1000000 || v="$v < 1M/s;"
         v="$v busy $(busy "$4") CPU-s per s (see Analysis)"
     fi
-    row "$1" "$(fmt0 "$2") events/s" "$(fmt0 "$ratio")% of raw consume ($(fmt0 "$3")/s); target >= 70% and >= 1M/s" \
+    row "$1" "$(fmt0 "$2") events/s" "$(fmt0 "$ratio")% of raw consume ($(fmt0 "$3")/s); target >= 80% and >= 1M/s" \
         "$v" "$5; input read at $(input_rate "$4")/s; end to end (process wall) $(e2e "$4")/s; CPU $(cpu_per_m "$4" "$EVENTS") s/M events; peak RSS $(rss_mb "$4") MB"
 }
 row "Raw consume (ceiling), default fetch settings" "$(fmt0 "$RAWC_DEFAULT") msg/s" "-" "-" \
@@ -404,6 +410,15 @@ analytics_row "Analytics -> null sink, tuned fetch settings" "$AN_TUNED" "$RAWC_
     "median of $REPS; $DOCS documents"
 analytics_row "Analytics -> file sink, tuned" "$AN_FILE" "$RAWC_TUNED" analytics-file-tuned-1 \
     "median of $REPS; $FILE_DOCS lines written"
+# catching up on the whole topic as a backlog with the host's defaults: memory
+# bounded at (nearly) the speed of the unbounded pre-fetch queue
+HOST_RSS="$(rss_mb analytics-host-1)"
+HOST_RATIO="$(calc "100 * $AN_HOST / $AN_TUNED")"
+if ge 150 "$HOST_RSS" && ge "$HOST_RATIO" 90; then v=PASS; else v="MISS: peak RSS $HOST_RSS MB, $(fmt0 "$HOST_RATIO")% of tuned"; fi
+row "Backlog: analytics -> null over the $EVENTS-event topic, the host's fetch defaults (librdkafka $("$BUILD/streamhost" --version | sed -n 's/^librdkafka \([^ ]*\).*/\1/p'))" \
+    "$(fmt0 "$AN_HOST") events/s, peak RSS $HOST_RSS MB" \
+    "$(fmt0 "$HOST_RATIO")% of the tuned run (peak RSS $(rss_mb analytics-tuned-1) MB); target <= 150 MB at >= 90%" "$v" \
+    "median of $REPS; RSS of run 1 (runs: $(for k in $(seq 1 "$REPS"); do printf '%s ' "$(rss_mb "analytics-host-$k")"; done)MB); CPU $(cpu_per_m analytics-host-1 "$EVENTS") s/M events"
 scale_out_row || row "2 processes vs 1 on the same topic" "not measured" "-" "-" "a run failed (see $RUN/so*.err)"
 merge_cost_row || row "two-step aggregate in one process" "not measured" "-" "-" "a run failed (see $RUN/sol*.err)"
 if [ "${BENCH_FLINK:-1}" = 1 ]; then flink_rows || true; else row "vs the reference job on Flink" "not measured" "-" "-" "BENCH_FLINK=0"; fi
@@ -449,6 +464,21 @@ if ge "$PROC" 3000000; then v=PASS; else v="MISS: < 3M/s per core (see Analysis)
 row "Processing alone: session + filter + tumble over in-memory records (1 thread)" "$(fmt0 "$PROC") events/s per core" \
     "target >= 3,000,000" "$v" "$(kv "$RUN/process.out" sessions) sessions, $(kv "$RUN/process.out" docs) documents; wall rate $(fmt0 "$(kv "$RUN/process.out" events_per_s)")/s"
 
+# --- scale curve: processing alone against the amount of work -----------------------
+# events/s and CPU per event as the events grow (20000 users) and as the
+# concurrent users grow (1M events): how the cost grows with the work.
+if [ "${BENCH_SCALE:-1}" = 1 ]; then
+    curve=""
+    for spec in "100000 $USERS" "1000000 $USERS" "10000000 $USERS" "1000000 1000" "1000000 100000" "1000000 1000000"; do
+        read -r ne nu <<<"$spec"
+        say "scale curve: $ne events, $nu users (processing alone)"
+        timed "scale-$ne-$nu" "$BIN/process_bench" throughput "$BUILD/plugins" "$BIN/plugins" "$ne" "$nu" "$SEED" "$START_TIME" || continue
+        r="$(kv "$RUN/scale-$ne-$nu.out" events_per_cpu_s)"
+        curve+="$ne events / $nu users: $(fmt0 "$r")/s per core, $(awk -v r="$r" 'BEGIN { printf "%.0f", 1e9 / r }') ns/event, peak RSS $(rss_mb "scale-$ne-$nu") MB; "
+    done
+    row "Scale curve: processing alone (session + filter + tumble, 1 thread)" "see notes" "-" "-" "${curve%; }"
+fi
+
 # --- Avro decoding through writer -> reader plans (schema registry) -----------------
 # bench/avro_decode: the source's decoding alone, in memory, the ways taking
 # turns, best of 9 passes.  The baseline is the same program built against
@@ -485,12 +515,12 @@ if [ "$OPEN" = "$SESSIONS" ] && [ "$(kv "$RUN/state.out" fired)" = 0 ]; then
     BPS="$(kv "$RUN/state.out" bytes_per_session)"
     PEAK_BPS="$(awk -v h="$(kv "$RUN/state.out" vmhwm)" -v b="$(kv "$RUN/state.out" rss_before)" -v n="$OPEN" \
         'BEGIN { printf "%.1f", (h - b) / n }')"
-    if ge 150 "$BPS"; then v=PASS; else v="MISS: > 150 B (see Analysis)"; fi
+    if ge 64 "$BPS" && ge 64 "$PEAK_BPS"; then v=PASS; else v="MISS: > 64 B steady or at the peak (see Analysis)"; fi
     row "State: $(fmt0 "$OPEN") sessions open at once (session plugin's open_sessions gauge)" \
-        "$(fmt1 "$BPS") bytes per session" "target <= 150" "$v" \
-        "RSS added while they are open: $(awk -v a="$(kv "$RUN/state.out" rss_after)" -v b="$(kv "$RUN/state.out" rss_before)" 'BEGIN { printf "%.0f", (a - b) / 1048576 }') MB; peak while the table doubled: $PEAK_BPS B/session; none fired"
+        "$(fmt1 "$BPS") bytes per session" "target <= 64, also at the peak while the table grows" "$v" \
+        "RSS added while they are open: $(awk -v a="$(kv "$RUN/state.out" rss_after)" -v b="$(kv "$RUN/state.out" rss_before)" 'BEGIN { printf "%.0f", (a - b) / 1048576 }') MB; peak while the table grew: $PEAK_BPS B/session; none fired"
 else
-    row "State" "not measured" "target <= 150" "-" "open_sessions=$OPEN, expected $SESSIONS (see $RUN/state.out)"
+    row "State" "not measured" "target <= 64" "-" "open_sessions=$OPEN, expected $SESSIONS (see $RUN/state.out)"
 fi
 
 # --- start-up, idle RSS -----------------------------------------------------------
@@ -530,9 +560,9 @@ SU_KAFKA="$(printf '%s\n' "${su_kafka[@]}" | median)"
 if ge 200 "$SU_FILE"; then v=PASS; else v="MISS: > 200 ms (see Analysis)"; fi
 row "Start-up: exec -> first record (file source -> null sink)" "$(fmt1 "$SU_FILE") ms" "target <= 200 ms" "$v" \
     "median of 5: $(printf '%s ' "${su_file[@]}")ms"
-if ge 200 "$SU_KAFKA"; then v=PASS; else v="MISS: > 200 ms (see Analysis)"; fi
+if ge 50 "$SU_KAFKA"; then v=PASS; else v="MISS: > 50 ms (see Analysis)"; fi
 row "Start-up: exec -> first record consumed from Kafka (group join, fetch)" "$(fmt1 "$SU_KAFKA") ms" \
-    "target <= 200 ms" "$v" "median of 5: $(printf '%s ' "${su_kafka[@]}")ms; fresh consumer group each run"
+    "target <= 50 ms" "$v" "median of 5: $(printf '%s ' "${su_kafka[@]}")ms; fresh consumer group each run"
 
 say "idle RSS: the analytics pipeline on an empty topic"
 new_topic "$PARTITIONS" "$T-empty"
@@ -588,7 +618,7 @@ REPORT="$RUN/report.md"
     echo "- Versions: $("$BUILD/streamhost" --version 2>&1 | head -n 1), librdkafka $RDK_VERSION, Kafka broker ${KAFKA_VERSION:-unknown} (KRaft, 1 node, on the same cores), git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes')"
     echo "- Input: $EVENTS clickgen events (seed $SEED, $USERS users, simulated clock from $START_TIME, rate 0), $PARTITIONS partitions, ${VSIZE} B Avro values + ${KSIZE} B keys on average"
     echo "- Rates: Kafka consumers from partition assignment to the last record (the host: to its summary, after every window fired and the sink flushed); producers from the first send to the last delivery report; medians of $REPS runs where marked. \"End to end\" divides by the whole process wall time."
-    echo "- Fetch settings: default = librdkafka's defaults; tuned = max.partition.fetch.bytes 4 MiB, fetch.wait.max.ms 100, queued.min.messages 1000000, queued.max.messages.kbytes 262144; the same for the host and the raw consumer."
+    echo "- Fetch settings: default = librdkafka's defaults; tuned = max.partition.fetch.bytes 4 MiB, fetch.wait.max.ms 100, queued.min.messages 1000000, queued.max.messages.kbytes 262144; the same for the host and the raw consumer; host = no fetch keys, the host's own defaults (README, Kafka source)."
     echo
     echo "| measurement | result | reference / target | verdict | notes |"
     echo "| --- | --- | --- | --- | --- |"
