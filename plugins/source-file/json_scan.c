@@ -355,10 +355,10 @@ static int decode_field(const avsc_field *f, ptr *pp, ptr e, sh_value *v, str_ar
     if (p >= e)
         return JS_INVALID;
     if (*p == 'n') {
-        if (literal(pp, e, "null", 4) != JS_OK || !f->nullable)
-            return JS_INVALID;
+        if (!f->nullable)
+            return JS_INVALID; /* null, or not even that */
         *v = sh_v_null();
-        return JS_OK;
+        return literal(pp, e, "null", 4);
     }
     switch (f->type) {
     case SH_INT:

@@ -458,6 +458,9 @@ static void test_whitespace_and_trailing_garbage(void **st)
     check_lit(&types, "{\"n\":10\0,\"b\":true\0}", JS_UNSURE);
     check_lit(&types, "{\"x\":[null\0,false\0,-0\0,1.5e3\0]}", JS_UNSURE);
     check_lit(&types, "{\"n\":10\0\0}", JS_UNSURE);
+    check_lit(&types, "{\"d\":null\0}", JS_UNSURE); /* a declared field (fuzz finding) */
+    check_lit(&types, "{\"b\":false\0}", JS_UNSURE);
+    check_lit(&types, "{\"d\":-1.5\0,\"i\":3\0}", JS_UNSURE);
     BAD(&types, "{,}");
     BAD(&types, "{\"s\":\"a\",}");
     BAD(&types, "{\"s\" \"a\"}");
