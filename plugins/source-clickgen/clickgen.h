@@ -69,6 +69,7 @@ typedef struct clickgen {
     int64_t last_sent; /* wall clock: latest stamp so far (stamps never go back) */
     pacer pace;
     int done;
+    int heap_only; /* tests: keep the users in the heap form (no calendar) */
 
     /* Batch storage, reused by every poll. */
     sh_record *recs;

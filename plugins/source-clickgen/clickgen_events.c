@@ -42,6 +42,12 @@ void clickgen_begin(clickgen *g, int64_t base)
         click_user u = new_user(g, base + prng_range(&g->rng, 0, g->cfg.think_max));
         user_heap_push(&g->users, &u);
     }
+    /* The simulated clock re-schedules a user at most max(think_max,
+     * user_pause) after the top's time: the calendar form holds that (the
+     * wall clock stamps events when sent, which can jump: the heap). */
+    int64_t delay = g->cfg.think_max > g->cfg.user_pause ? g->cfg.think_max : g->cfg.user_pause;
+    if (!g->cfg.wall_clock && !g->heap_only && first >= 64) /* fewer: mostly empty buckets */
+        user_heap_calendar(&g->users, delay); /* -1: stays the heap, same order */
 }
 
 int clickgen_finished(const clickgen *g)
@@ -50,7 +56,7 @@ int clickgen_finished(const clickgen *g)
         return 1;
     if (g->users.n == 0)
         return 1;
-    return g->users.items[0].next_time >= g->end_time;
+    return user_heap_top(&g->users)->next_time >= g->end_time;
 }
 
 /* Writes the decimal digits of v at p; returns their count.  By hand, as

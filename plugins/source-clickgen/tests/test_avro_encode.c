@@ -130,7 +130,7 @@ typedef struct {
     int n;
     int kind[MAXF];
     int nullable[MAXF];
-    char name[MAXF][8];
+    char name[MAXF][12];
 } rschema;
 
 static char *schema_json(const rschema *s)

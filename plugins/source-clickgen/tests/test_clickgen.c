@@ -614,6 +614,145 @@ static void test_descriptor(void **st)
     assert_int_equal(p->size, sizeof(sh_plugin));
 }
 
+/* --- the user queue's two forms give the same events ------------------------ */
+
+/* Runs the simulation alone (no host) and returns a digest of every event
+ * (time, user, page, product, seq, prevseq, key, ip), in order. */
+static uint64_t simulate(clickgen_config cfg, int heap_only, int *calendar_used, uint64_t *count)
+{
+    clickgen g;
+    memset(&g, 0, sizeof g);
+    uint64_t started = 0;
+    g.cfg = cfg;
+    g.heap_only = heap_only;
+    g.users_started_total = &started;
+    prng_seed(&g.rng, (uint64_t)cfg.seed);
+    assert_int_equal(user_heap_init(&g.users, (size_t)cfg.users), 0);
+    g.thread_last_seq = calloc((size_t)cfg.threads, sizeof *g.thread_last_seq);
+    size_t cap = 333;
+    g.recs = malloc(cap * sizeof *g.recs);
+    g.vals = malloc(cap * CF_COUNT * sizeof *g.vals);
+    g.text = malloc(cap * sizeof *g.text);
+    g.batch_cap = cap;
+    clickgen_begin(&g, cfg.start_time);
+    *calendar_used = g.users.mask != 0;
+    uint64_t h = 1469598103934665603ULL, n = 0;
+    int64_t last = INT64_MIN;
+    while (!clickgen_finished(&g)) {
+        size_t k = clickgen_fill(&g, cap, INT64_MAX, INT64_MIN);
+        assert_true(k > 0);
+        for (size_t i = 0; i < k; i++) {
+            const sh_value *v = g.recs[i].values;
+            int64_t f[] = {v[CF_EVENTTIMESTAMP].u.i, v[CF_USERID].u.i, v[CF_GLOBALSEQ].u.i,
+                           v[CF_PREVGLOBALSEQ].u.i};
+            assert_true(f[0] >= last);
+            last = f[0];
+            for (size_t j = 0; j < 4; j++)
+                h = (h ^ (uint64_t)f[j]) * 1099511628211ULL;
+            const sh_str strs[] = {v[CF_EVENT_TYPE].u.s, v[CF_PRODUCT_TYPE].u.s, v[CF_IP].u.s,
+                                   v[CF_DEVICETYPE].u.s, g.recs[i].key};
+            for (size_t j = 0; j < 5; j++)
+                for (size_t c = 0; c < strs[j].len; c++)
+                    h = (h ^ (unsigned char)strs[j].ptr[c]) * 1099511628211ULL;
+        }
+        n += k;
+    }
+    *count = n;
+    user_heap_free(&g.users);
+    free(g.thread_last_seq);
+    free(g.recs);
+    free(g.vals);
+    free(g.text);
+    return h;
+}
+
+static void test_calendar_same_events_as_heap(void **st)
+{
+    (void)st;
+    /* users, threads, think_min, think_max, user_pause, max_events, max_users, duration */
+    static const int64_t cases[][8] = {
+        {20000, 2, 50, 550, 500, 300000, 0, 0},
+        {1000, 3, 0, 550, 500, 200000, 0, 0},    /* think_min 0: into the current millisecond */
+        {1000, 2, 50, 550, 0, 200000, 0, 0},     /* user_pause 0: new users in the current millisecond */
+        {500, 1, 0, 0, 0, 100000, 0, 0},         /* everything in one millisecond */
+        {64, 7, 1, 3, 2, 100000, 0, 0},          /* a ring of 4 */
+        {3000, 2, 10, 60000, 500, 100000, 0, 0}, /* a ring of 2^16 */
+        {5000, 2, 50, 550, 500, 0, 20000, 0},    /* max_users: users leave, the queue empties */
+        {5000, 2, 50, 550, 500, 0, 0, 30000},    /* duration */
+        {100, 2, 50, 70000, 500, 50000, 0, 0},   /* a delay beyond the ring: the heap */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (int64_t seed = 1; seed <= 3; seed++) {
+            const int64_t *k = cases[c];
+            clickgen_config cfg = {.stream = "clickstream", .users = k[0], .threads = k[1], .think_min = k[2],
+                                   .think_max = k[3], .user_pause = k[4], .seed = seed * 7919,
+                                   .start_time = 1700000000000, .max_events = k[5], .max_users = k[6],
+                                   .duration = k[7], .schema_version = 1};
+            int cal_a, cal_b;
+            uint64_t na, nb;
+            uint64_t a = simulate(cfg, 0, &cal_a, &na), b = simulate(cfg, 1, &cal_b, &nb);
+            if (cal_a != (c < 8))
+                fail_msg("case %zu: calendar %d", c, cal_a);
+            assert_int_equal(cal_b, 0);
+            assert_int_equal(na, nb);
+            assert_true(na > 1000);
+            assert_true(a == b);
+        }
+    }
+}
+
+/* A time outside the ring (clickgen makes none) turns the calendar back into
+ * the heap, in place, without losing or reordering a user. */
+static void test_calendar_falls_back_to_heap(void **st)
+{
+    (void)st;
+    user_heap h;
+    assert_int_equal(user_heap_init(&h, 1000), 0);
+    uint64_t x = 5;
+    for (uint64_t i = 1; i <= 1000; i++) {
+        click_user u = {.next_time = 1000 + (int64_t)(prng_splitmix64(&x) % 100), .number = i};
+        user_heap_push(&h, &u);
+    }
+    assert_int_equal(user_heap_calendar(&h, 200), 0);
+    int64_t last_t = INT64_MIN;
+    uint64_t last_n = 0;
+    for (int step = 0; step < 5000; step++) {
+        click_user *u = user_heap_top(&h);
+        assert_true(u->next_time > last_t || (u->next_time == last_t && u->number > last_n));
+        last_t = u->next_time;
+        last_n = u->number;
+        if (step == 2500) {
+            u->next_time += 100000; /* far beyond the ring */
+            user_heap_top_changed(&h);
+            assert_int_equal(h.mask, 0); /* the heap now */
+            last_t = INT64_MIN;
+            continue;
+        }
+        if (step % 7 == 0) {
+            user_heap_pop(&h);
+            continue;
+        }
+        u->next_time += 1 + (int64_t)(prng_splitmix64(&x) % 150);
+        user_heap_top_changed(&h);
+    }
+    /* every user still there: 1000 - pops */
+    size_t pops = 0;
+    for (int step = 0; step < 5000; step++)
+        pops += step != 2500 && step % 7 == 0;
+    assert_int_equal(h.n, 1000 - pops);
+    /* and they come out in order */
+    last_t = INT64_MIN;
+    last_n = 0;
+    while (h.n) {
+        click_user *u = user_heap_top(&h);
+        assert_true(u->next_time > last_t || (u->next_time == last_t && u->number > last_n));
+        last_t = u->next_time;
+        last_n = u->number;
+        user_heap_pop(&h);
+    }
+    user_heap_free(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -632,6 +771,8 @@ int main(void)
         cmocka_unit_test(test_pacer_bucket),
         cmocka_unit_test(test_rate_paces_roughly),
         cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_calendar_same_events_as_heap),
+        cmocka_unit_test(test_calendar_falls_back_to_heap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
