@@ -68,7 +68,7 @@ typedef struct ss_state {
     sh_field_want want[SS_IN_N]; /* the input fields it reads (from the config) */
     sh_field_cache fields;       /* their positions per input schema */
     sh_recqueue late;      /* late records of the current batch (shallow copies) */
-    int64_t *merge_starts; /* scratch for the rare multi-session merge */
+    uint32_t *merge_parts; /* scratch for the rare multi-session merge */
     size_t capmerge;
     sh_buf dead; /* JSON rendering of a dead-lettered record */
 

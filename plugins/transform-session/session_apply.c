@@ -8,9 +8,10 @@
 
 #include <stdlib.h>
 
-static int ss_touches(const ss_sess *s, int64_t start, int64_t end)
+static int ss_touches(const ss_store *S, const ss_sess *s, int64_t start,
+                      int64_t end)
 {
-    return s->start <= end && start <= s->end;
+    return s->start <= end && start <= ss_end(S, s);
 }
 
 /* Aggregate one event into its session, in arrival order. */
@@ -30,16 +31,6 @@ static int ss_aggregate(ss_state *st, ss_sess *s, const sh_record *r,
     return ss_sess_hold(&st->store, s, r->slot, r->offset);
 }
 
-/* Entry of `key` whose start is `start` (starts of disjoint sessions of one
- * key differ), or SS_NONE. */
-static uint32_t ss_find_start(const ss_store *S, int64_t key, int64_t start)
-{
-    for (uint32_t i = ss_first(S, key); i != SS_NONE; i = ss_next(S, key, i))
-        if (S->tab[i].start == start)
-            return i;
-    return SS_NONE;
-}
-
 /* Rare (out-of-order input): the event bridges `nhit` >= 2 open sessions.
  * Builds the merged session outside the table, removes the parts, inserts
  * the result.  Returns its index or SS_NONE when memory ran out. */
@@ -48,38 +39,37 @@ static uint32_t ss_merge(ss_state *st, int64_t key, int64_t start, int64_t end,
 {
     ss_store *S = &st->store;
     if (nhit > st->capmerge) {
-        int64_t *m = realloc(st->merge_starts, nhit * 2 * sizeof *m);
+        uint32_t *m = realloc(st->merge_parts, nhit * 2 * sizeof *m);
         if (!m)
             return SS_NONE;
-        st->merge_starts = m;
+        st->merge_parts = m;
         st->capmerge = nhit * 2;
     }
     ss_sess merged = {0};
     size_t k = 0;
     for (uint32_t i = ss_first(S, key); i != SS_NONE; i = ss_next(S, key, i)) {
-        const ss_sess *s = &S->tab[i];
-        if (!ss_touches(s, start, end))
+        const ss_sess *s = ss_at(S, i);
+        if (!ss_touches(S, s, start, end))
             continue;
-        st->merge_starts[k++] = s->start;
+        st->merge_parts[k++] = i;
         if (k == 1) {
             merged = *s; /* takes over its ext record, if any */
             continue;
         }
         merged.count += s->count;
         merged.checkout += s->checkout;
-        if (s->start < merged.start)
-            merged.start = s->start;
-        if (s->end > merged.end)
-            merged.end = s->end;
-        if (ss_sess_absorb(S, &merged, s) != 0)
+        int64_t ms = merged.start < s->start ? merged.start : s->start;
+        int64_t me = ss_end(S, &merged), se = ss_end(S, s);
+        if (ss_set_window(S, &merged, ms, me > se ? me : se) != 0 ||
+            ss_sess_absorb(S, &merged, s) != 0)
             return SS_NONE;
     }
-    if (start < merged.start)
-        merged.start = start;
-    if (end > merged.end)
-        merged.end = end;
+    int64_t me = ss_end(S, &merged);
+    if (ss_set_window(S, &merged, start < merged.start ? start : merged.start,
+                      end > me ? end : me) != 0)
+        return SS_NONE;
     for (size_t j = 0; j < k; j++)
-        ss_del(S, ss_find_start(S, key, st->merge_starts[j]));
+        ss_del(S, st->merge_parts[j]); /* indices stay valid */
     return ss_add(S, &merged);
 }
 
@@ -94,8 +84,8 @@ sh_rc ss_apply(ss_state *st, const sh_record *r, const ss_fields *f,
     uint32_t hit = SS_NONE;
     size_t nhit = 0;
     for (uint32_t i = ss_first(S, key); i != SS_NONE;
-         i = S->tab[i].multi ? ss_next(S, key, i) : SS_NONE) {
-        if (ss_touches(&S->tab[i], start, end) && nhit++ == 0)
+         i = ss_at(S, i)->multi ? ss_next(S, key, i) : SS_NONE) {
+        if (ss_touches(S, ss_at(S, i), start, end) && nhit++ == 0)
             hit = i;
     }
 
@@ -106,19 +96,19 @@ sh_rc ss_apply(ss_state *st, const sh_record *r, const ss_fields *f,
             *late = 1;
             return SH_OK;
         }
-        ss_sess s = {.key = key, .start = start, .end = end,
-                     .min_offset = r->offset, .slot = r->slot};
-        hit = ss_add(S, &s);
+        ss_sess s = {.key = key, .min_offset = r->offset, .slot = r->slot};
+        hit = ss_set_window(S, &s, start, end) == 0 ? ss_add(S, &s) : SS_NONE;
     } else if (nhit == 1) {
-        ss_sess *s = &S->tab[hit];
-        if (start < s->start)
-            s->start = start;
-        if (end > s->end)
-            s->end = end; /* the heap entry is refreshed lazily */
+        ss_sess *s = ss_at(S, hit);
+        int64_t se = ss_end(S, s);
+        /* the timer entry is refreshed lazily */
+        if ((start < s->start || end > se) &&
+            ss_set_window(S, s, start < s->start ? start : s->start, end > se ? end : se) != 0)
+            hit = SS_NONE;
     } else {
         hit = ss_merge(st, key, start, end, nhit);
     }
-    if (hit == SS_NONE || ss_aggregate(st, &S->tab[hit], r, f) != 0) {
+    if (hit == SS_NONE || ss_aggregate(st, ss_at(S, hit), r, f) != 0) {
         st->host->log(st->ctx, SH_LOG_ERROR,
                       "out of memory with %u open sessions", S->n);
         return SH_FATAL;

@@ -1,5 +1,5 @@
-/* session_ext.c - the rare parts of a session: more than 64 departments, and
- * events from more than one input slot.  A session moves its data into an
+/* session_ext.c - the rare parts of a session: more than 64 departments,
+ * events from more than one input slot, and a window longer than 2^32 ms.  A session moves its data into an
  * ext record the first time it needs one; records are recycled through a
  * free list with their arrays kept, so steady state allocates nothing. */
 #include "session_store.h"
@@ -50,15 +50,17 @@ static int ss_ext_words(ss_ext *e, uint32_t nwords)
     return 0;
 }
 
-/* Move the inline department mask into a fresh ext record. */
-static int ss_to_ext(ss_store *st, ss_sess *s)
+/* Move the inline department mask and the end into a fresh ext record. */
+int ss_to_ext(ss_store *st, ss_sess *s)
 {
     if (s->ext)
         return 0;
+    int64_t end = ss_end(st, s);
     uint32_t i = ss_ext_new(st);
     if (i == SS_NONE || ss_ext_words(&st->ext[i], 1) != 0)
         return -1;
     st->ext[i].bits[0] = s->depts;
+    st->ext[i].end = end;
     s->depts = i;
     s->ext = 1;
     return 0;

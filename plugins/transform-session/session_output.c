@@ -96,6 +96,7 @@ sh_rc ss_output_add(ss_state *st, const ss_sess *s)
     ss_sort_names(items, m);
     o->nitems += m;
 
+    int64_t end = ss_end(&st->store, s);
     size_t i = o->n++;
     sh_value *v = o->vals[i];
     v[SS_F_USER_ID] = sh_v_int(s->key);
@@ -105,13 +106,13 @@ sh_rc ss_output_add(ss_state *st, const ss_sess *s)
     v[SS_F_DEPT_LIST].u.l = (sh_strlist){.items = items, .n = (uint32_t)m};
     v[SS_F_EVENT_KEY] = sh_v_int(1);
     v[SS_F_BEGIN] = sh_v_int(s->start);
-    v[SS_F_END] = sh_v_int(s->end);
+    v[SS_F_END] = sh_v_int(end);
     char *key = o->text[i], *id = o->text[i] + SS_ID_AT;
     int kl = snprintf(key, SS_ID_AT, "%" PRId64, s->key);
     int il = snprintf(id, sizeof o->text[i] - SS_ID_AT, "%" PRId64 "-%" PRId64, s->key, s->start);
     o->recs[i] = (sh_record){
         .schema = &st->out_schema,
-        .time = s->end - 1,
+        .time = end - 1,
         .key = {key, (size_t)kl},
         .id = {id, (size_t)il},
         .values = v,

@@ -39,21 +39,28 @@ static const char *const ss_outputs[] = {"late", NULL};
 /* Emit every session due at st->wm in (end, key) order, then the watermark. */
 static sh_rc ss_fire(ss_state *st)
 {
+    ss_store *S = &st->store;
     for (;;) {
-        uint32_t idx = ss_due(&st->store, st->wm);
+        int oom;
+        uint32_t idx = ss_due(S, st->wm, &oom);
+        if (oom) {
+            st->host->log(st->ctx, SH_LOG_ERROR, "out of memory firing sessions (%u open)", S->n);
+            return SH_FATAL;
+        }
         if (idx == SS_NONE)
             break;
-        if (st->store.tab[idx].end - 1 >= ss_fence_of(st, st->store.tab[idx].slot)) {
-            sh_rc rc = ss_output_add(st, &st->store.tab[idx]);
+        ss_sess *s = ss_at(S, idx);
+        if (ss_end(S, s) - 1 >= ss_fence_of(st, s->slot)) {
+            sh_rc rc = ss_output_add(st, s);
             if (rc != SH_OK)
                 return rc;
         } else {
             (*st->replayed)++; /* rebuilt from re-read input; delivered before the restart */
         }
-        ss_sess_release(&st->store, &st->store.tab[idx]);
-        ss_del(&st->store, idx);
+        ss_sess_release(S, s);
+        ss_del(S, idx);
     }
-    *st->open_gauge = st->store.n;
+    *st->open_gauge = S->n;
     sh_rc rc = ss_output_flush(st);
     if (rc != SH_OK)
         return rc;
@@ -165,10 +172,10 @@ static void ss_held(void *state, int64_t *min_offset, size_t nslots)
 {
     const ss_state *st = state;
     const ss_store *S = &st->store;
-    for (uint32_t i = 0; i < S->cap; i++) {
-        const ss_sess *s = &S->tab[i];
-        if (!s->used)
+    for (uint32_t i = 0, end = ss_index_end(S); i < end; i++) {
+        if (!ss_open(S, i))
             continue;
+        const ss_sess *s = ss_at(S, i);
         ss_lower(min_offset, nslots, s->slot, s->min_offset);
         uint32_t nh;
         const ss_hold *h = ss_sess_holds(S, s, &nh);
@@ -189,7 +196,7 @@ static void ss_destroy(void *state)
     sh_buf_free(&st->dead);
     sh_field_cache_free(&st->fields);
     sh_recqueue_free(&st->late);
-    free(st->merge_starts);
+    free(st->merge_parts);
     free(st->slot_fence);
     free(st);
 }

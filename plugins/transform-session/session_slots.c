@@ -43,18 +43,12 @@ void ss_slot_revoked(void *state, int32_t slot)
     ss_state *st = state;
     ss_store *S = &st->store;
     uint64_t dropped = 0;
-    for (uint32_t i = 0; i < S->cap;) {
-        ss_sess *s = &S->tab[i];
-        if (s->used && s->slot == slot) {
-            uint32_t cap = S->cap;
-            ss_sess_release(S, s);
-            ss_del(S, i); /* backward shift may move another entry here: look again */
-            dropped++;
-            if (S->cap != cap)
-                i = 0; /* the table shrank and was rehashed: scan it again */
+    for (uint32_t i = 0, end = ss_index_end(S); i < end; i++) {
+        if (!ss_open(S, i) || ss_at(S, i)->slot != slot)
             continue;
-        }
-        i++;
+        ss_sess_release(S, ss_at(S, i));
+        ss_del(S, i); /* nothing else moves */
+        dropped++;
     }
     ss_clock_forget(&st->clock, slot);
     if (slot >= 0 && (size_t)slot < st->nslot_fence)
@@ -64,7 +58,9 @@ void ss_slot_revoked(void *state, int32_t slot)
     if (st->nassigned == 0) { /* nothing left: event time starts again, as at a restart */
         st->wm = st->host_wm = INT64_MIN;
         *st->wm_gauge = st->wm;
+        ss_rewind(S);
     }
+    ss_purge(S);
     *st->open_gauge = S->n;
     st->host->log(st->ctx, SH_LOG_INFO, "slot %d revoked: dropped %llu open session(s); its next owner rebuilds them",
                   (int)slot, (unsigned long long)dropped);

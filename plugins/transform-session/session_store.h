@@ -1,23 +1,30 @@
-/* session_store.h - the open sessions: a hash table keyed by the session key
- * plus a min-heap that says which session fires next.
+/* session_store.h - the open sessions: a hash index keyed by the session key
+ * plus a timer that says which sessions fire next.
  *
- * Memory is the point of this layout: one 56-byte entry per open session in
- * an open-addressing table (linear probing, backward-shift deletion, power of
- * two capacity, at most 80% full) and one 16-byte heap entry per session.
+ * Memory is the point of this layout (about 60 bytes per open session, also
+ * while it grows):
+ *   - entries (56 bytes) live in fixed chunks of SS_CHUNK entries that never
+ *     move, so an entry's index is stable for its whole life and growing
+ *     never copies entries; a chunk whose entries are all gone is given back;
+ *   - the hash index is linear hashing over those indices: one 4-byte chain
+ *     head per bucket, at most one entry per bucket on average, in segments;
+ *     it grows (and shrinks) one bucket split (merge) at a time, so there is
+ *     never an old and a new copy of it;
+ *   - the timer is a ring of time buckets (SS_TICK_MS wide) whose lists run
+ *     through the entries (4 bytes each).  It is lazy: a session stays in
+ *     the bucket of the end it had when it was filed; extending it touches
+ *     nothing, and when the watermark reaches that bucket the session is
+ *     filed again at its new end.  Due sessions of one bucket are sorted, so
+ *     they come out in exact (end, key) order.
  *
  * Usually a key has one open session.  Out-of-order input can leave several
- * disjoint sessions of one key open at once; they are stored as duplicate
- * keys in the same table and every one of them carries the `multi` flag, so
- * the common lookup stops at the first match.
+ * disjoint sessions of one key open at once; they sit in the same hash
+ * chain (in insertion order) and every one of them carries the `multi`
+ * flag, so the common lookup stops at the first match.
  *
- * The heap is indexed (every session knows its heap position) and lazy: a
- * heap entry's end is a lower bound of the session's end.  Extending a
- * session does not touch the heap; when the entry reaches the top, ss_due()
- * refreshes it.  Because the top is only trusted once it is exact, sessions
- * come out in exact (end, key) order.
- *
- * Rare data lives in an "ext" record: departments with ids >= 64 and input
- * positions in slots other than the session's own. */
+ * Rare data lives in an "ext" record: departments with ids >= 64, input
+ * positions in slots other than the session's own, and the end of a
+ * session that has one (`span` then is unused). */
 #ifndef SESSION_STORE_H
 #define SESSION_STORE_H
 
@@ -25,21 +32,33 @@
 #include <stdint.h>
 
 #define SS_NONE UINT32_MAX
-#define SS_MAX_HEAP_POS ((1u << 29) - 1)
+#define SS_IDX_BITS 28
+#define SS_HNIL ((1u << SS_IDX_BITS) - 1) /* end of a hash chain */
+#define SS_MAX_SESSIONS (SS_HNIL - 1)
+
+#define SS_CHUNK_BITS 12 /* entries per chunk: 4096 x 56 B = 224 KiB */
+#define SS_CHUNK (1u << SS_CHUNK_BITS)
+
+/* entry states */
+enum { SS_FREE, SS_LIVE, SS_READY, SS_ZOMBIE };
 
 typedef struct ss_sess {
     int64_t key;
-    int64_t start, end;  /* [start, end): first event time, last + gap */
+    int64_t start;       /* first event time */
     int64_t min_offset;  /* lowest input offset of its events in `slot` */
     uint64_t depts;      /* bit i = department id i; index of the ext record
                             instead when `ext` is set */
-    int32_t slot;        /* input slot of its first event */
+    uint32_t span;       /* end - start (end: last event + gap), unless ext */
     uint32_t count;      /* eventCount */
     uint32_t checkout;   /* orderCheckoutEventCount */
-    uint32_t heap_pos : 29;
-    uint32_t used : 1;   /* table slot occupied */
+    int32_t slot;        /* input slot of its first event */
+    uint32_t hnext : SS_IDX_BITS; /* hash chain (free list when SS_FREE) */
+    uint32_t state : 2;  /* SS_LIVE: open, in a timer list; SS_READY: open,
+                            picked as due by ss_due; SS_ZOMBIE: deleted, still
+                            in a timer list */
     uint32_t multi : 1;  /* other open sessions share this key */
     uint32_t ext : 1;    /* `depts` is an index into ss_store.ext */
+    uint32_t tnext;      /* timer list */
 } ss_sess;
 
 /* A (slot, lowest offset) pair held by a session besides its own slot. */
@@ -50,6 +69,7 @@ typedef struct ss_hold {
 
 /* Rare per-session data; reused through a free list, arrays kept. */
 typedef struct ss_ext {
+    int64_t end;    /* the session's end */
     uint64_t *bits; /* department bitset, all ids */
     uint32_t nwords, capwords;
     ss_hold *holds;
@@ -57,47 +77,114 @@ typedef struct ss_ext {
     uint32_t next_free;
 } ss_ext;
 
-typedef struct ss_heap_ent {
-    int64_t end;  /* lower bound of the session's end */
-    uint32_t idx; /* table index of the session */
-} ss_heap_ent;
+typedef struct ss_chunk {
+    ss_sess *e;     /* NULL when given back */
+    uint32_t used;  /* entries handed out from the front at least once */
+    uint32_t live;  /* entries not free */
+    uint32_t free;  /* free list (through hnext), SS_NONE if empty */
+} ss_chunk;
+
+/* A due session of the bucket being fired, in firing order. */
+typedef struct ss_ready {
+    int64_t end, key;
+    uint32_t idx;
+} ss_ready;
 
 typedef struct ss_store {
-    ss_sess *tab;
-    uint32_t cap; /* power of two */
-    uint32_t n;   /* open sessions = heap entries */
-    ss_heap_ent *heap;
-    uint32_t heap_cap;
+    /* entries */
+    ss_chunk *chunks;
+    uint32_t nchunks, capchunks;
+    uint32_t hint;       /* no chunk below it has room */
+    ss_sess *spare;      /* one emptied chunk kept for reuse */
+    uint32_t n;          /* open sessions (SS_LIVE and SS_READY) */
+    /* hash index: linear hashing */
+    uint32_t **segs;     /* chain heads, SS_SEG per segment */
+    uint32_t nsegs, capsegs;
+    uint32_t cap;        /* buckets */
+    uint32_t low;        /* buckets below `split` use hash & (2 * low + 1) */
+    uint32_t split;
+    /* timer */
+    uint32_t *ring;      /* list heads by bucket number mod SS_RING */
+    uint32_t nlisted;    /* entries in the ring's lists */
+    uint64_t cur;        /* buckets before it were fired; <= bucket of the watermark */
+    uint32_t idle;       /* buckets walked since one had due sessions */
+    ss_ready *ready;
+    uint32_t nready, rpos, capready;
+    /* rare data */
     ss_ext *ext;
     uint32_t next_ext, cap_ext, free_ext;
 } ss_store;
 
-/* All return 0, or -1 when memory ran out (the store stays consistent). */
+static inline ss_sess *ss_at(const ss_store *st, uint32_t idx)
+{
+    return &st->chunks[idx >> SS_CHUNK_BITS].e[idx & (SS_CHUNK - 1)];
+}
+
+/* The session's end (exclusive: last event time + gap). */
+static inline int64_t ss_end(const ss_store *st, const ss_sess *s)
+{
+    return s->ext ? st->ext[s->depts].end : (int64_t)((uint64_t)s->start + s->span);
+}
+
+/* All int functions return 0, or -1 when memory ran out (the store stays
+ * consistent). */
 int ss_store_init(ss_store *st);
 void ss_store_free(ss_store *st);
 
-/* First / next entry of `key` in probe order, or SS_NONE.  ss_next only
- * makes sense for entries with `multi` set. */
+/* First / next open session of `key` in insertion order, or SS_NONE.
+ * ss_next only makes sense for entries with `multi` set. */
 uint32_t ss_first(const ss_store *st, int64_t key);
 uint32_t ss_next(const ss_store *st, int64_t key, uint32_t idx);
 
-/* Insert a copy of `s` (its heap_pos/used/multi are ignored) and give it a
- * heap entry.  Returns its table index, or SS_NONE on out of memory. */
+/* Set the window of `s` (in the store or a copy outside it) to [start, end),
+ * start < end; moves the end into an ext record when the span does not fit
+ * 32 bits. */
+int ss_set_window(ss_store *st, ss_sess *s, int64_t start, int64_t end);
+
+/* Insert a copy of `s` (its window set with ss_set_window; hnext, state,
+ * multi and tnext are ignored).  Returns its index, or SS_NONE on out of
+ * memory. */
 uint32_t ss_add(ss_store *st, const ss_sess *s);
 
-/* Remove the entry at `idx` from table and heap.  Its ext record, if any,
- * is NOT released (the caller may have moved it elsewhere). */
+/* Remove the open session at `idx`.  Its ext record, if any, is NOT
+ * released (the caller may have moved it elsewhere).  Other indices stay
+ * valid. */
 void ss_del(ss_store *st, uint32_t idx);
 
-/* The open session with the smallest (end, key) if it is due, i.e.
- * end - 1 <= wm; SS_NONE otherwise. */
-uint32_t ss_due(ss_store *st, int64_t wm);
+/* The next due open session (end - 1 <= wm) in (end, key) order, or SS_NONE
+ * when none is due.  The caller deletes each one it gets before asking for
+ * the next.  `wm` never goes back between calls, except after ss_rewind.
+ * -1 in *oom (else 0) when memory for the sort ran out. */
+uint32_t ss_due(ss_store *st, int64_t wm, int *oom);
 
-/* Bytes held by table, heap and ext records (for tests and docs). */
+/* The watermark went back (a restart of event time): fire from the
+ * beginning again. */
+void ss_rewind(ss_store *st);
+
+/* Give back now the entries of deleted sessions that wait in the timer
+ * (else they go when the watermark reaches them).  O(open sessions). */
+void ss_purge(ss_store *st);
+
+/* Index bound for scans: every entry index is below it; ss_open(st, i)
+ * says whether i is an open session.  Deleting while scanning is fine
+ * (nothing moves). */
+static inline uint32_t ss_index_end(const ss_store *st) { return st->nchunks << SS_CHUNK_BITS; }
+static inline int ss_open(const ss_store *st, uint32_t idx)
+{
+    const ss_chunk *c = &st->chunks[idx >> SS_CHUNK_BITS];
+    if (!c->e || (idx & (SS_CHUNK - 1)) >= c->used)
+        return 0;
+    uint32_t s = c->e[idx & (SS_CHUNK - 1)].state;
+    return s == SS_LIVE || s == SS_READY;
+}
+
+/* Bytes held by entries, index, timer and ext records (for tests, docs). */
 size_t ss_store_bytes(const ss_store *st);
 
 /* --- per-session rare data (session_ext.c) --- */
 
+/* Move the session's data into an ext record (no-op when it has one). */
+int ss_to_ext(ss_store *st, ss_sess *s);
 /* Add department `id` to the session's set. */
 int ss_sess_add_dept(ss_store *st, ss_sess *s, uint32_t id);
 /* Record that the session holds input position (slot, offset). */
@@ -111,7 +198,8 @@ const uint64_t *ss_sess_dept_words(const ss_store *st, const ss_sess *s,
 /* Extra held positions (slots other than s->slot). */
 const ss_hold *ss_sess_holds(const ss_store *st, const ss_sess *s,
                              uint32_t *n);
-/* Give the session's ext record back to the free list. */
+/* Give the session's ext record back to the free list (for a session about
+ * to be deleted: its end is lost). */
 void ss_sess_release(ss_store *st, ss_sess *s);
 
 #endif
