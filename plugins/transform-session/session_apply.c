@@ -82,11 +82,15 @@ sh_rc ss_apply(ss_state *st, const sh_record *r, const ss_fields *f,
     *late = 0;
 
     uint32_t hit = SS_NONE;
+    ss_sess *s = NULL;
     size_t nhit = 0;
-    for (uint32_t i = ss_first(S, key); i != SS_NONE;
-         i = ss_at(S, i)->multi ? ss_next(S, key, i) : SS_NONE) {
-        if (ss_touches(S, ss_at(S, i), start, end) && nhit++ == 0)
+    for (uint32_t i = ss_first(S, key); i != SS_NONE;) {
+        ss_sess *o = ss_at(S, i);
+        if (ss_touches(S, o, start, end) && nhit++ == 0) {
             hit = i;
+            s = o;
+        }
+        i = o->multi ? ss_next(S, key, i) : SS_NONE;
     }
 
     if (nhit == 0) {
@@ -96,10 +100,9 @@ sh_rc ss_apply(ss_state *st, const sh_record *r, const ss_fields *f,
             *late = 1;
             return SH_OK;
         }
-        ss_sess s = {.key = key, .min_offset = r->offset, .slot = r->slot};
-        hit = ss_set_window(S, &s, start, end) == 0 ? ss_add(S, &s) : SS_NONE;
+        ss_sess n = {.key = key, .min_offset = r->offset, .slot = r->slot};
+        hit = ss_set_window(S, &n, start, end) == 0 ? ss_add(S, &n) : SS_NONE;
     } else if (nhit == 1) {
-        ss_sess *s = ss_at(S, hit);
         int64_t se = ss_end(S, s);
         /* the timer entry is refreshed lazily */
         if ((start < s->start || end > se) &&
@@ -108,7 +111,9 @@ sh_rc ss_apply(ss_state *st, const sh_record *r, const ss_fields *f,
     } else {
         hit = ss_merge(st, key, start, end, nhit);
     }
-    if (hit == SS_NONE || ss_aggregate(st, ss_at(S, hit), r, f) != 0) {
+    if (hit != SS_NONE && nhit != 1)
+        s = ss_at(S, hit);
+    if (hit == SS_NONE || ss_aggregate(st, s, r, f) != 0) {
         st->host->log(st->ctx, SH_LOG_ERROR,
                       "out of memory with %u open sessions", S->n);
         return SH_FATAL;

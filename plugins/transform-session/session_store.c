@@ -448,14 +448,8 @@ void ss_store_free(ss_store *st)
     memset(st, 0, sizeof *st);
 }
 
-int ss_set_window(ss_store *st, ss_sess *s, int64_t start, int64_t end)
+int ss_set_window_ext(ss_store *st, ss_sess *s, int64_t start, int64_t end)
 {
-    uint64_t span = (uint64_t)end - (uint64_t)start; /* end > start: exact */
-    if (!s->ext && span <= UINT32_MAX) {
-        s->start = start;
-        s->span = (uint32_t)span;
-        return 0;
-    }
     if (ss_to_ext(st, s) != 0)
         return -1;
     s->start = start;

@@ -139,7 +139,17 @@ uint32_t ss_next(const ss_store *st, int64_t key, uint32_t idx);
 /* Set the window of `s` (in the store or a copy outside it) to [start, end),
  * start < end; moves the end into an ext record when the span does not fit
  * 32 bits. */
-int ss_set_window(ss_store *st, ss_sess *s, int64_t start, int64_t end);
+int ss_set_window_ext(ss_store *st, ss_sess *s, int64_t start, int64_t end);
+static inline int ss_set_window(ss_store *st, ss_sess *s, int64_t start, int64_t end)
+{
+    uint64_t span = (uint64_t)end - (uint64_t)start; /* end > start: exact */
+    if (!s->ext && span <= UINT32_MAX) {
+        s->start = start;
+        s->span = (uint32_t)span;
+        return 0;
+    }
+    return ss_set_window_ext(st, s, start, end);
+}
 
 /* Insert a copy of `s` (its window set with ss_set_window; hnext, state,
  * multi and tnext are ignored).  Returns its index, or SS_NONE on out of
