@@ -227,12 +227,17 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         s->had_assignment = 1;
         kafka_security_passed(s->ctx->name); /* the group coordinator let us in */
         s->h->log(s->ctx, SH_LOG_INFO, "assigned %d partition(s)", parts->cnt);
+        /* A partition paused for the registry before a rebalance starts
+         * afresh: resumed before the assignment, as a resume bumps the
+         * partition's op version and drops what was fetched before it; with
+         * the start offsets given above the first fetch can already have
+         * come back, and a dropped end-of-partition is not sent again (a
+         * bounded run then never ended). */
+        rd_kafka_resume_partitions(rk, parts);
         if (coop)
             rd_kafka_incremental_assign(rk, parts);
         else
             rd_kafka_assign(rk, parts);
-        /* a partition paused for the registry before a rebalance starts afresh */
-        rd_kafka_resume_partitions(rk, parts);
         count_partitions(s); /* once per rebalance, not in the run loop */
         /* One queue per partition, read round-robin in small slices (see
          * ks_poll): from the shared consumer queue, partitions would arrive
