@@ -52,6 +52,7 @@ struct part {
     rd_kafka_queue_t *pq;        /* its own fetch queue while assigned */
     int32_t slot;
     int64_t next;  /* next offset to read (last emitted + 1), -1 unknown */
+    int64_t start; /* offset the assignment starts at, -1 unknown (librdkafka's reset) */
     int64_t end;   /* bounded mode: end offset seen at assignment */
     int64_t committed;
     char *last_meta; /* metadata of its last commit */
@@ -106,7 +107,7 @@ static struct part *part_of(struct ks *s, const char *topic, int32_t partition)
                 char label[512];
                 snprintf(label, sizeof label, "topic=\"%s\",partition=\"%d\"", topic, p);
                 s->parts[t][p] = (struct part){
-                    .slot = s->h->slot(s->ctx, topic, p), .next = -1, .end = -1, .committed = -1,
+                    .slot = s->h->slot(s->ctx, topic, p), .next = -1, .start = -1, .end = -1, .committed = -1,
                     .m_lag = metrics_get(s->ctx->name, "partition_lag", "messages behind the end of the partition", 1,
                                          label),
                     .m_committed = metrics_get(s->ctx->name, "committed_offset",
@@ -204,6 +205,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
             p->assigned = 1;
             p->reached = 0;
             p->held = 0;
+            p->start = tp->offset;
             if (!s->bounded && tp->offset >= 0)
                 continue;
             /* Without a committed offset, start at the low or high watermark
@@ -218,6 +220,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                 hi = -1;
             } else if (tp->offset < 0)
                 tp->offset = s->from_latest ? hi : lo; /* else librdkafka resets as auto.offset.reset says */
+            p->start = tp->offset;
             if (s->bounded) {
                 p->end = hi;
                 if (hi >= 0 && hi <= lo)
@@ -227,17 +230,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         s->had_assignment = 1;
         kafka_security_passed(s->ctx->name); /* the group coordinator let us in */
         s->h->log(s->ctx, SH_LOG_INFO, "assigned %d partition(s)", parts->cnt);
-        /* A partition paused for the registry before a rebalance starts
-         * afresh: resumed before the assignment, as a resume bumps the
-         * partition's op version and drops what was fetched before it; with
-         * the start offsets given above the first fetch can already have
-         * come back, and a dropped end-of-partition is not sent again (a
-         * bounded run then never ended). */
-        rd_kafka_resume_partitions(rk, parts);
         if (coop)
             rd_kafka_incremental_assign(rk, parts);
         else
             rd_kafka_assign(rk, parts);
+        /* a partition paused for the registry before a rebalance starts afresh */
+        rd_kafka_resume_partitions(rk, parts);
         count_partitions(s); /* once per rebalance, not in the run loop */
         /* One queue per partition, read round-robin in small slices (see
          * ks_poll): from the shared consumer queue, partitions would arrive
@@ -260,6 +258,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
             if (p) {
                 p->assigned = 0;
                 p->next = -1;
+                p->start = -1;
                 p->held = 0;
                 if (p->pq) { /* what it fetched ahead is read again by the next owner */
                     rd_kafka_message_t *stale[256];
@@ -414,7 +413,10 @@ static void sample_ends(struct ks *s)
                 continue;
             if (rd_kafka_query_watermark_offsets(s->rk, s->topics[t], p, &lo, &hi, 10000) == 0) {
                 pt->end = hi;
-                pt->reached = hi <= lo || (pt->next >= 0 && pt->next >= hi);
+                /* nothing read yet: where it starts (its end of partition
+                 * may have come before this sample) */
+                int64_t at = pt->next >= 0 ? pt->next : pt->start;
+                pt->reached = hi <= lo || (at >= 0 && at >= hi);
             }
         }
     s->ends_final = 1;
