@@ -592,14 +592,14 @@ static void refusals_stop_after_auth_timeout(void **st)
     (void)st;
     http_stub *hs = stub_start();
     static const char refused[] = "{\"error\":{\"type\":\"security_exception\",\"reason\":\"bad credentials\"}}";
-    for (int i = 0; i < 40; i++)
+    for (int i = 0; i < 60; i++)
         stub_script(hs, i % 2 ? 403 : 401, refused, 0);
-    testhost *th = fx_sink((const char *[]){stub_url(hs), "templates=false", "retry.initial=5ms", "retry.max=10ms",
-                                            "auth.timeout=60ms", NULL});
+    testhost *th = fx_sink((const char *[]){stub_url(hs), "templates=false", "retry.initial=20ms", "retry.max=20ms",
+                                            "auth.timeout=150ms", NULL});
     fx_feed(th, 0, 2);
     assert_int_equal(fx_flush_final(th, 10000), SH_FATAL);
-    assert_true(stub_nreqs(hs) >= 3);  /* retried meanwhile */
-    assert_true(stub_nreqs(hs) < 40);  /* and stopped, not retried for ever */
+    assert_true(stub_nreqs(hs) >= 2);  /* retried meanwhile */
+    assert_true(stub_nreqs(hs) < 60);  /* and stopped, not retried for ever (at most ~150/20 + 1 here) */
     assert_int_equal(fx_acked(th), 0); /* kept: read again after a restart */
     assert_int_equal(fx_ndead, 0);
     assert_int_equal(th_counter(th, "documents_indexed_total"), 0);
