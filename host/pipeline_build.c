@@ -43,6 +43,17 @@ static size_t edit_distance(const char *a, const char *b)
 }
 
 /* Checks one section's keys against a declared schema. */
+
+/* Nothing but blanks (and, in a list, commas): `topic =` with ${TOPIC}
+ * empty, for instance. */
+static int blank_value(const char *v, int list)
+{
+    for (; v && *v; v++)
+        if (!(*v == ' ' || *v == '\t' || (list && *v == ',')))
+            return 0;
+    return 1;
+}
+
 static void check_keys(sh_config *cfg, cfg_section *sec, const sh_config_key *schema,
                        const char *what, int allow_base)
 {
@@ -86,7 +97,10 @@ static void check_keys(sh_config *cfg, cfg_section *sec, const sh_config_key *sc
         }
         kv->used = 1;
         char err[256];
-        if (sh_check_value(d->type, kv->value, err, sizeof err) != 0)
+        if (d->required && d->type != SH_CFG_PREFIX && blank_value(kv->value, d->type == SH_CFG_LIST))
+            config_error(cfg, kv->line, "[%s] %s is empty, but required (%s): give it a value", sec->title, kv->key,
+                         d->doc ? d->doc : sh_cfg_type_name(d->type));
+        else if (sh_check_value(d->type, kv->value, err, sizeof err) != 0)
             config_error(cfg, kv->line, "%s: %s", kv->key, err);
     }
     for (const sh_config_key *k = schema; k && k->name; k++)

@@ -27,6 +27,23 @@ check "missing required key" grep -q "bad.ini:3: \[source.clicks\] is missing re
 check "unknown input at line 8" grep -q "bad.ini:8: .*input 'nowhere' names no component" <<<"$out"
 check "bad duration value at line 9" grep -q "bad.ini:9: gap: '1 second' is not a duration" <<<"$out"
 
+# a required key left empty (here by an empty ${TOPIC}): one line at check
+# and at run, exit 2 (run crashed on it before)
+cat > "$T/empty.ini" <<'INI'
+[source.clicks]
+plugin = kafka
+topic = ${EMPTY_TOPIC}
+[sink.out]
+plugin = file
+inputs = clicks
+INI
+for cmd in check run; do
+  set +e; out=$(EMPTY_TOPIC= "$SH" $cmd "$T/empty.ini" 2>&1); rc=$?; set -e
+  echo "$out"
+  check "$cmd: a required key left empty: exit 2" test $rc -eq 2
+  check "$cmd: one line naming the place and the key" grep -q "empty.ini:3: \[source.clicks\] topic is empty, but required" <<<"$out"
+done
+
 printf 'not an ELF file\n' > "$T/bogus.so"
 cat > "$T/bogus.ini" <<INI
 [source.a]
