@@ -409,6 +409,12 @@ struct each_arg {
 rd_kafka_conf_t *kafka_conf_new(pipeline *pl, instance *in, char *err, size_t errlen)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    /* Our default, below what [kafka] sets: librdkafka waits
+     * reconnect.backoff.ms (100 ms) before its first connection to a broker
+     * it learned from the bootstrap's metadata, about half of the start-up
+     * to the first record (bench/RESULTS.md); it still doubles per failed
+     * attempt up to reconnect.backoff.max.ms (10 s). */
+    rd_kafka_conf_set(conf, "reconnect.backoff.ms", "10", NULL, 0);
     rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
     rd_kafka_conf_set_ssl_cert_verify_cb(conf, cert_verify_cb);
