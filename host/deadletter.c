@@ -97,6 +97,8 @@ static void dlq_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     struct deadletter *d = m->_private; /* the message's opaque */
     if (m->err && d) /* fail mode: broken, so the next put and flush fail */
         writer_failed(d->pl, NULL, "dead-letter topic: delivery failed: %s", rd_kafka_err2str(m->err));
+    else if (!m->err)
+        kafka_security_passed("kafka"); /* delivered: a pending failure has passed */
 }
 
 /* Opens (creating) the dead-letter file for appending; -1 with errno. */

@@ -94,6 +94,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         return;
     }
     (*s->m_delivered)++;
+    kafka_security_passed(s->ctx->name); /* delivered: a pending failure has passed */
     mark_done(s, seq);
 }
 
