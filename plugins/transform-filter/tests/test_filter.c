@@ -239,14 +239,17 @@ static void test_validate(void **unused)
 {
     const sh_plugin *p = streamhost_plugin_entry(SH_ABI_VERSION);
     assert_non_null(p->validate);
-    static const char *const bad[][2] = {{"where=i ~ 3", NULL}, {"where=", NULL}, {"where=i == 'x", NULL},
-                                         {"where=i < null", NULL}};
+    static const char *const bad[][2] = {{"where=i ~ 3", NULL}, {"where=i == 'x", NULL}, {"where=i < null", NULL}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         testhost *th = th_new(p, bad[i]);
         assert_non_null(th);
         assert_int_equal(p->validate(th_host(th), th_ctx(th)), SH_FATAL);
         th_free(th);
     }
+    /* an empty `where` (a required key) is refused by the host's config
+     * check before the plugin sees it */
+    static const char *const empty[] = {"where=", NULL};
+    assert_null(th_new(p, empty));
     const char *good[] = {"where=s == 'a;b'", NULL};
     testhost *th = th_new(p, good);
     assert_int_equal(p->validate(th_host(th), th_ctx(th)), SH_OK);
