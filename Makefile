@@ -67,10 +67,15 @@ RDKAFKA_SO  := $(shell scripts/librdkafka.sh path)
 ifeq ($(RDKAFKA_SO),)
 $(error RDKAFKA=wheel: no librdkafka from the confluent-kafka wheel (see above); RDKAFKA=system links Debian's)
 endif
-HOST_LIBS   := $(shell $(PKG) --libs $(filter-out rdkafka,$(HOST_PKGS))) $(RDKAFKA_SO) \
-  -Wl,-rpath,'$$ORIGIN/../lib/streamhost' -Wl,-rpath,$(dir $(RDKAFKA_SO)) -ldl -lpthread -lm
+# $(call host_libs,DIR): the host's libraries with the wheel's librdkafka in DIR
+# (the cache for the build, $(PREFIX)/lib/streamhost for the installed kit)
+host_libs    = $(shell $(PKG) --libs $(filter-out rdkafka,$(HOST_PKGS))) $(1)/$(notdir $(RDKAFKA_SO)) \
+  -Wl,-rpath,'$$ORIGIN/../lib/streamhost' -Wl,-rpath,$(1) -ldl -lpthread -lm
+HOST_LIBS   := $(call host_libs,$(patsubst %/,%,$(dir $(RDKAFKA_SO))))
+KIT_INSTALLED_LIBS = $(call host_libs,$(PREFIX)/lib/streamhost)
 else ifeq ($(RDKAFKA),system)
 HOST_LIBS   := $(shell $(PKG) --libs $(HOST_PKGS)) -ldl -lpthread -lm
+KIT_INSTALLED_LIBS = $(HOST_LIBS)
 else
 $(error RDKAFKA=$(RDKAFKA): use wheel (librdkafka 2.16 from PyPI) or system (Debian's))
 endif
@@ -197,9 +202,7 @@ check-deps:
 	@STREAMHOST_DEPS_VERBOSE=1 STREAMHOST_NO_INSTALL=1 $(ENSURE_DEPS) build unit integration valgrind fuzz
 
 # --- install -----------------------------------------------------------------
-# The installed kit links the librdkafka installed beside the plugins, not the cache's.
-KIT_INSTALLED_LIBS = $(if $(RDKAFKA_SO),$(subst -Wl$(comma)-rpath$(comma)$(dir $(RDKAFKA_SO)),-Wl$(comma)-rpath$(comma)$(PREFIX)/lib/streamhost,$(subst $(RDKAFKA_SO),$(PREFIX)/lib/streamhost/$(notdir $(RDKAFKA_SO)),$(HOST_LIBS))),$(HOST_LIBS))
-comma := ,
+# The installed kit links the librdkafka installed beside the plugins (KIT_INSTALLED_LIBS), not the cache's.
 install: all $(KIT_LIB)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/streamhost/plugins \
 	  $(DESTDIR)$(PREFIX)/include/streamhost $(DESTDIR)$(PREFIX)/lib/pkgconfig \
