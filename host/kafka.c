@@ -333,6 +333,8 @@ int kafka_topic_partitions(rd_kafka_t *rk, const char *topic, char *err, size_t 
     int stopped = 0; /* a stop request (SIGTERM) while a failure is pending ends the wait */
     while (!kafka_security_cause() && !stopped) {
         e = rd_kafka_metadata(rk, 0, t, &md, 1000);
+        if (e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) /* as a failed connection: no broker answered */
+            e = RD_KAFKA_RESP_ERR__TRANSPORT;
         if (e != RD_KAFKA_RESP_ERR__TIMED_OUT && e != RD_KAFKA_RESP_ERR__TRANSPORT)
             break;
         pthread_mutex_lock(&sec_mu);
@@ -345,7 +347,8 @@ int kafka_topic_partitions(rd_kafka_t *rk, const char *topic, char *err, size_t 
         if (e == RD_KAFKA_RESP_ERR__TRANSPORT)
             sh_sleep_ms(200);
     }
-    const char *pending_cause = stopped ? kafka_security_pending() : NULL;
+    /* however the wait ended, a stop while a failure is pending says so */
+    const char *pending_cause = e && sec_pl && sec_pl->stop_requested ? kafka_security_pending() : NULL;
     if (e && pending_cause) {
         snprintf(err, errlen,
                  "cannot read metadata of %s: stopped while the Kafka security failure above was unresolved (%s); exit 1",
