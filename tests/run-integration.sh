@@ -26,7 +26,7 @@ need() { # need kafka|opensearch: start it unless running
   fi
 }
 
-pass=0; fail=0; failed=()
+pass=0; fail=0; failed=(); failed_checks=()
 mkdir -p "$BUILD/itest"
 for t in tests/integration/*.sh; do
   name=$(basename "$t" .sh)
@@ -42,8 +42,11 @@ for t in tests/integration/*.sh; do
   else
     fail=$((fail+1)); failed+=("$name"); echo "FAIL $name ($(( $(date +%s) - start ))s); log follows:"
     tail -n 60 "$log" | sed 's/^/    /'
+    mapfile -t -O "${#failed_checks[@]}" failed_checks < <(grep -h '^CHECK FAILED' "$log" 2>/dev/null | sed "s/^CHECK FAILED: /$name: /")
   fi
   grep -h '^CHECK' "$log" 2>/dev/null | sed 's/^/    /'
 done
 echo "integration: $pass passed, $fail failed"
+# the failed checks once more, last: a CI log cut in the middle still shows them
+[ ${#failed_checks[@]} -eq 0 ] || printf 'failed check: %s\n' "${failed_checks[@]}"
 [ "$fail" -eq 0 ] || { echo "FAILED: ${failed[*]}"; exit 1; }

@@ -173,7 +173,10 @@ case_c() {
 case_d1() {
   local g="$RID-d" n topic seen=0 deleted=0 deadline
   topic="$g.$TUMBLE.partials"
-  for n in d1 d2; do so_start $n "$g" "$g-"; done
+  # a third of the others' rate: the run lasts ~30 s, so the deletion (two JVM tool
+  # runs after the processes are mid-run, ~6 s here, more on a slow CI machine)
+  # lands well before they could finish (at the default rate they end after ~10 s)
+  for n in d1 d2; do so_start $n "$g" "$g-" RATE_LIMIT=$((SO_RATE / 3)); done
   if mid_run d1 "$KILL_AT" 60 && mid_run d2 "$KILL_AT" 30; then
     deadline=$((SECONDS + 15))
     while [ $SECONDS -lt $deadline ] && running d1 && running d2; do
