@@ -83,7 +83,11 @@ pid_alive() {
     state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)"
     [ "$state" = "Z" ] && return 1
     if [ -n "${2:-}" ] && [ -r "/proc/$pid/cmdline" ]; then
-        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2" || return 1
+        # an empty command line is a process in the middle of an exec (a start
+        # script handing over to the JVM): alive, the marker is checked next time
+        local cmd
+        cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
+        [ -z "$cmd" ] || grep -qF -- "$2" <<<"$cmd" || return 1
     fi
     printf '%s\n' "$pid"
 }
