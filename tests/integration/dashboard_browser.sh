@@ -84,19 +84,7 @@ plugin = file
 path = $T/in.fifo
 schema.file = conf/ClickEvent.avsc
 
-[transform.sessions]
-plugin = session
-inputs = clicks
-
-[transform.checkouts]
-plugin = filter
-inputs = sessions
-where = orderCheckoutEventCount != 0
-
-[transform.counts]
-plugin = tumble
-inputs = sessions
-size = 10s
+$(analytics_transforms)
 
 [sink.documents]
 plugin = file

@@ -41,19 +41,7 @@ plugin = file
 path = $T/events.jsonl
 schema.file = conf/ClickEvent.avsc
 ${2:+state.file = $2}
-[transform.sessions]
-plugin = session
-inputs = clicks
-key = userid
-gap = 1s
-[transform.checkouts]
-plugin = filter
-inputs = sessions
-where = orderCheckoutEventCount != 0
-[transform.counts]
-plugin = tumble
-inputs = sessions
-size = 10s
+$(analytics_transforms)
 [sink.out]
 plugin = file
 inputs = checkouts, counts

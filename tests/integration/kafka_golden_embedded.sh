@@ -25,16 +25,7 @@ glue.compression = zlib
 plugin = kafka
 topic = clickstream
 bounded = true
-[transform.sessions]
-plugin = session
-inputs = clicks
-[transform.checkouts]
-plugin = filter
-inputs = sessions
-where = orderCheckoutEventCount != 0
-[transform.counts]
-plugin = tumble
-inputs = sessions
+$(analytics_transforms)
 [sink.out]
 plugin = file
 inputs = checkouts, counts

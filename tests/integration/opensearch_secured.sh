@@ -70,21 +70,7 @@ path = tests/data/worked-example.jsonl
 schema.file = conf/ClickEvent.avsc
 state.file = $T/$name.state
 
-[transform.sessions]
-plugin = session
-inputs = clicks
-key = userid
-gap = 1s
-
-[transform.checkouts]
-plugin = filter
-inputs = sessions
-where = orderCheckoutEventCount != 0
-
-[transform.counts]
-plugin = tumble
-inputs = sessions
-size = 10s
+$(analytics_transforms)
 
 [sink.search]
 plugin = opensearch

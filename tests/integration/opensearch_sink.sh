@@ -43,23 +43,7 @@ for line in sorted(json.dumps(json.loads(l), sort_keys=True) for l in open(sys.a
     print(line)' "$1"
 }
 
-ANALYTICS='
-[transform.sessions]
-plugin = session
-inputs = clicks
-key = userid
-gap = 1s
-
-[transform.checkouts]
-plugin = filter
-inputs = sessions
-where = orderCheckoutEventCount != 0
-
-[transform.counts]
-plugin = tumble
-inputs = sessions
-size = 10s
-'
+ANALYTICS=$(analytics_transforms)
 
 # ---- 1. mappings and a conflicting document ---------------------------------
 cat > "$T/bad.avsc" <<'AVSC'

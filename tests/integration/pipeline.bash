@@ -39,16 +39,7 @@ group = $2
 bounded = true
 kafka.group.instance.id = $2-member
 ${5:-}
-[transform.sessions]
-plugin = session
-inputs = clicks
-[transform.checkouts]
-plugin = filter
-inputs = sessions
-where = orderCheckoutEventCount != 0
-[transform.counts]
-plugin = tumble
-inputs = sessions
+$(analytics_transforms)
 $4
 INI
 }

@@ -38,21 +38,7 @@ plugin = file
 path = tests/data/worked-example.jsonl
 schema.file = conf/ClickEvent.avsc
 
-[transform.sessions]
-plugin = session
-inputs = clicks
-key = userid
-gap = 1s
-
-[transform.checkouts]
-plugin = filter
-inputs = sessions
-where = orderCheckoutEventCount != 0
-
-[transform.counts]
-plugin = tumble
-inputs = sessions
-size = 10s
+$(analytics_transforms)
 
 [sink.search]
 plugin = opensearch
