@@ -117,10 +117,11 @@ static void retry_later(os_sink *s, os_batch *b, const char *why, int64_t earlie
     os_queue_push_front(&s->pending, b);
 }
 
-static void fail_request(os_sink *s, os_batch *b, long status, const char *why, int64_t earliest)
+static void fail_request(os_sink *s, os_batch *b, CURLcode cc, long status, const char *why,
+                         int64_t earliest)
 {
     (*s->m.request_failures)++;
-    os_note_failure(s, "bulk request", status, why);
+    os_note_failure(s, "bulk request", cc, status, why);
     retry_later(s, b, why, earliest);
 }
 
@@ -175,7 +176,7 @@ static void complete_items(os_sink *s, os_request *rq, os_batch *b)
     long ok = os_bulk_response_parse(rq->resp.data, rq->resp.len, b->ndocs, on_item, &w, err,
                                       sizeof err);
     if (ok < 0) {
-        fail_request(s, b, 0, err, 0);
+        fail_request(s, b, CURLE_OK, 0, err, 0); /* answered, but not a bulk response: as an outage */
         return;
     }
     indexed_until(&w, b->ndocs);
@@ -188,7 +189,7 @@ static void complete_items(os_sink *s, os_request *rq, os_batch *b)
     if (w.retry) {
         w.retry->attempts = b->attempts;
         os_batch_account(s, w.retry);
-        os_note_failure(s, "bulk request (some documents)", 429, w.first_retry_why);
+        os_note_failure(s, "bulk request (some documents)", CURLE_OK, 429, w.first_retry_why);
         retry_later(s, w.retry, w.first_retry_why, 0);
     }
     os_batch_release(s, b);
@@ -255,7 +256,7 @@ void os_delivery_complete(os_sink *s, os_request *rq, CURLcode cc, long status)
     char why[480];
     if (cc != CURLE_OK) {
         os_failure_why(s, rq, cc, 0, why, sizeof why);
-        fail_request(s, b, 0, why, 0);
+        fail_request(s, b, cc, 0, why, 0);
     } else if (status == 413) {
         split_batch(s, b);
     } else if (status >= 200 && status < 300) {
@@ -269,7 +270,7 @@ void os_delivery_complete(os_sink *s, os_request *rq, CURLcode cc, long status)
                      cause, (double)rq->retry_after_ms / 1000.0);
         else
             snprintf(why, sizeof why, "%s", cause);
-        fail_request(s, b, status, why, earliest);
+        fail_request(s, b, cc, status, why, earliest);
     }
 }
 

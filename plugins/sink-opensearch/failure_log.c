@@ -12,12 +12,17 @@
 
 #define FAIL_LOG_EVERY_MS 30000
 
-int os_failure_is_config(CURLcode cc, long status)
+os_fail_kind os_failure_kind(CURLcode cc, long status)
 {
-    if (cc != CURLE_OK)
-        return cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
-               cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_UNSUPPORTED_PROTOCOL;
-    return status >= 400 && status < 500 && status != 408 && status != 429;
+    if (cc != CURLE_OK) {
+        if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
+            cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_SSL_CONNECT_ERROR)
+            return OS_FAIL_REFUSED; /* TLS: the server or its certificate is not the one configured */
+        return cc == CURLE_UNSUPPORTED_PROTOCOL ? OS_FAIL_CONFIG : OS_FAIL_OUTAGE;
+    }
+    if (status == 401 || status == 403)
+        return OS_FAIL_REFUSED;
+    return status >= 400 && status < 500 && status != 408 && status != 429 ? OS_FAIL_CONFIG : OS_FAIL_OUTAGE;
 }
 
 /* "user 'x'" / "the AWS access key AKID..." / "requests without credentials" */
@@ -105,14 +110,13 @@ void os_failure_why(const os_sink *s, const os_request *rq, CURLcode cc, long st
     os_redact_secrets(c, out, outlen);
 }
 
-void os_note_failure(os_sink *s, const char *subject, long status, const char *what)
+void os_note_failure(os_sink *s, const char *subject, CURLcode cc, long status, const char *what)
 {
     int64_t now = s->host->mono_ms(s->ctx);
-    /* status 0 with a TLS verification failure counts as configuration too */
-    int config_problem = (status >= 400 && status < 500 && status != 408 && status != 429) ||
-                         (status == 0 && strncmp(what, "TLS", 3) == 0);
+    os_fail_kind kind = os_failure_kind(cc, status);
+    int config_problem = kind != OS_FAIL_OUTAGE;
+    int refusal = kind == OS_FAIL_REFUSED;
     s->failures_since_ok++;
-    int refusal = status == 401 || status == 403 || (status == 0 && strncmp(what, "TLS", 3) == 0);
     if (refusal && !s->refused_since)
         s->refused_since = now;
     if (refusal && s->cfg.auth_timeout_ms && now - s->refused_since >= s->cfg.auth_timeout_ms && !s->fatal) {

@@ -98,7 +98,7 @@ void os_template_complete(os_sink *s, os_request *rq, CURLcode cc, long status)
         char subject[160];
         snprintf(subject, sizeof subject, "installing index template %s (documents wait for it)",
                  name);
-        os_note_failure(s, subject, status, why);
+        os_note_failure(s, subject, cc, cc == CURLE_OK ? status : 0, why);
         return;
     }
     /* Refused for good (403 without template permission, 400 on an old

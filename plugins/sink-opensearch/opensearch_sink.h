@@ -353,8 +353,9 @@ void os_seal_open(os_sink *s);
 void os_queue_push(os_queue *q, os_batch *b);
 void os_queue_push_front(os_queue *q, os_batch *b);
 
-/* failure_log.c: one line per failure streak, one per recovery. */
-void os_note_failure(os_sink *s, const char *subject, long status, const char *what);
+/* failure_log.c: one line per failure streak, one per recovery; cc is the
+ * curl code (CURLE_OK when the server answered status). */
+void os_note_failure(os_sink *s, const char *subject, CURLcode cc, long status, const char *what);
 /* Why request rq failed (curl code cc, or HTTP status with its body) as one
  * clause that names the cause and the fix, e.g. "HTTP 401 Unauthorized:
  * authentication failed for user 'w'; check username and the password in
@@ -363,9 +364,13 @@ void os_note_failure(os_sink *s, const char *subject, long status, const char *w
  * that signed it".  Secrets redacted (os_redact_secrets). */
 void os_failure_why(const os_sink *s, const os_request *rq, CURLcode cc, long status, char *out,
                     size_t outlen);
-/* A failure an operator must fix (401/403/404/400, TLS verification) rather
- * than an outage that passes by itself. */
-int os_failure_is_config(CURLcode cc, long status);
+/* The one classifier of failures, for the log's level and for auth.timeout:
+ * an outage passes by itself (no answer, 408, 429, 5xx); a configuration
+ * problem needs the operator (400, 404, other 4xx, an unsupported protocol);
+ * a refusal is one of those that auth.timeout bounds (401, 403, and TLS: the
+ * certificate, the CA file, the handshake). */
+typedef enum { OS_FAIL_OUTAGE, OS_FAIL_CONFIG, OS_FAIL_REFUSED } os_fail_kind;
+os_fail_kind os_failure_kind(CURLcode cc, long status);
 void os_note_success(os_sink *s);
 
 /* index_templates.c: the answer to a template PUT; all answered for good? */

@@ -37,7 +37,7 @@ static void http_401_names_the_user_and_the_variable(void **st)
     assert_string_equal(why, "HTTP 401 Unauthorized: authentication failed for user 'writer'; "
                              "check username and the password in environment variable "
                              "OPENSEARCH_PASSWORD (password_env)");
-    assert_true(os_failure_is_config(CURLE_OK, 401));
+    assert_int_equal(os_failure_kind(CURLE_OK, 401), OS_FAIL_REFUSED);
     /* credentials from the url */
     s.cfg.password_env = NULL;
     os_failure_why(&s, &rq, CURLE_OK, 401, why, sizeof why);
@@ -67,9 +67,12 @@ static void http_403_names_the_permission_and_the_user(void **st)
                              "[indices:data/write/bulk] and User [name=writer]: user 'writer' "
                              "lacks a permission; grant its role the permission named above on "
                              "the indices prod-* (the sink's README lists what it needs)");
-    assert_true(os_failure_is_config(CURLE_OK, 403));
-    assert_false(os_failure_is_config(CURLE_OK, 503));
-    assert_false(os_failure_is_config(CURLE_OK, 429));
+    assert_int_equal(os_failure_kind(CURLE_OK, 403), OS_FAIL_REFUSED);
+    assert_int_equal(os_failure_kind(CURLE_OK, 404), OS_FAIL_CONFIG);
+    assert_int_equal(os_failure_kind(CURLE_OK, 400), OS_FAIL_CONFIG);
+    assert_int_equal(os_failure_kind(CURLE_OK, 408), OS_FAIL_OUTAGE);
+    assert_int_equal(os_failure_kind(CURLE_OK, 503), OS_FAIL_OUTAGE);
+    assert_int_equal(os_failure_kind(CURLE_OK, 429), OS_FAIL_OUTAGE);
     sh_buf_free(&rq.resp);
 }
 
@@ -94,8 +97,11 @@ static void tls_failures_name_the_fix(void **st)
     os_failure_why(&s, &rq, CURLE_PEER_FAILED_VERIFICATION, 0, why, sizeof why);
     assert_non_null(strstr(why, "TLS: the server's certificate does not name the host "
                                 "127.0.0.1:9250 of url (SSL: no alternative"));
-    assert_true(os_failure_is_config(CURLE_PEER_FAILED_VERIFICATION, 0));
-    assert_false(os_failure_is_config(CURLE_COULDNT_CONNECT, 0));
+    assert_int_equal(os_failure_kind(CURLE_PEER_FAILED_VERIFICATION, 0), OS_FAIL_REFUSED);
+    assert_int_equal(os_failure_kind(CURLE_SSL_CONNECT_ERROR, 0), OS_FAIL_REFUSED);
+    assert_int_equal(os_failure_kind(CURLE_UNSUPPORTED_PROTOCOL, 0), OS_FAIL_CONFIG);
+    assert_int_equal(os_failure_kind(CURLE_COULDNT_CONNECT, 0), OS_FAIL_OUTAGE);
+    assert_int_equal(os_failure_kind(CURLE_OPERATION_TIMEDOUT, 0), OS_FAIL_OUTAGE);
     /* an outage stays as curl says it */
     snprintf(rq.errbuf, sizeof rq.errbuf, "Failed to connect to 127.0.0.1 port 9250");
     os_failure_why(&s, &rq, CURLE_COULDNT_CONNECT, 0, why, sizeof why);
