@@ -7,7 +7,7 @@
 #include "streamhost/record_json.h"
 
 #include "streamhost/plugin_util.h"
-#include "session_store.h"
+#include "session_ext.h"
 #include "slot_clock.h"
 
 /* Output fields, in document order (docs/semantics.md section 4). */

@@ -2,7 +2,7 @@
  * events from more than one input slot, and a window longer than 2^32 ms.  A session moves its data into an
  * ext record the first time it needs one; records are recycled through a
  * free list with their arrays kept, so steady state allocates nothing. */
-#include "session_store.h"
+#include "session_ext.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +63,16 @@ int ss_to_ext(ss_store *st, ss_sess *s)
     st->ext[i].end = end;
     s->depts = i;
     s->ext = 1;
+    return 0;
+}
+
+/* A window too long for the inline 32-bit length: its end moves to the ext record. */
+int ss_set_window_ext(ss_store *st, ss_sess *s, int64_t start, int64_t end)
+{
+    if (ss_to_ext(st, s) != 0)
+        return -1;
+    s->start = start;
+    st->ext[s->depts].end = end;
     return 0;
 }
 

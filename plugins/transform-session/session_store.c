@@ -448,15 +448,6 @@ void ss_store_free(ss_store *st)
     memset(st, 0, sizeof *st);
 }
 
-int ss_set_window_ext(ss_store *st, ss_sess *s, int64_t start, int64_t end)
-{
-    if (ss_to_ext(st, s) != 0)
-        return -1;
-    s->start = start;
-    st->ext[s->depts].end = end;
-    return 0;
-}
-
 uint32_t ss_add(ss_store *st, const ss_sess *s)
 {
     if (st->n >= SS_MAX_SESSIONS)
