@@ -44,6 +44,7 @@ struct exchange {
     int64_t last_check; /* mono ms of the last check that the topic is there */
     int64_t opened_ms;  /* mono ms when the consumer started */
     int read_any;       /* a message was read: the topic's metadata is known to be there */
+    int seen;           /* a check found the topic with its partitions */
     struct xpart *parts;
     rd_kafka_message_t **msgs;
     sh_exchange_msg *xm;
@@ -459,8 +460,19 @@ static int still_there(struct exchange *x)
     int n = kafka_topic_partitions(x->prod, x->topic, err, sizeof err);
     if (n == -2)
         return 1; /* the broker is unreachable: librdkafka rides it out */
-    if (n == (int)x->n)
+    if (n == (int)x->n) {
+        x->seen = 1;
         return 1;
+    }
+    /* Missing right after it was created is metadata still on its way to
+     * the broker that answered (seen 0.1 s after the create, on a broker
+     * just started): as for the consumer's own errors, it means deleted only
+     * once the topic was seen or read, or after 30 s. */
+    if (n < 0 && !x->seen && !x->read_any && now - x->opened_ms < 30000) {
+        sh_log(SH_LOG_DEBUG, x->owner->name, "exchange %s: not in the metadata yet (just created); checking again",
+               x->topic);
+        return 1;
+    }
     char detail[64];
     if (n < 0)
         snprintf(detail, sizeof detail, "it does not exist");
