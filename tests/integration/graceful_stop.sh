@@ -14,7 +14,15 @@ analytics_ini "$topic" "stop-$$" "rate.limit = 20000
 shutdown.timeout = 10s" "$(file_sink "$T/out.jsonl" true)" > "$T/run.ini"
 "$SH" run "$T/run.ini" 2> "$T/run1.log" &
 pid=$!
-sleep 3
+# SIGTERM once the run writes documents (at most 20 s): a fixed sleep could land
+# before a slow start had read anything (CI saw 0 documents after 3 s)
+for _ in $(seq 1 200); do
+  [ -s "$T/out.jsonl" ] && [ "$(wc -l < "$T/out.jsonl")" -ge 50 ] && break
+  kill -0 $pid 2>/dev/null || break
+  sleep 0.1
+done
+check "the first run is still running when it has written documents" kill -0 $pid
+head -n 6 "$T/run1.log"
 start=$(date +%s%N)
 kill -TERM $pid
 set +e; wait $pid; rc=$?; set -e
