@@ -95,7 +95,9 @@ analytics_ini sec-clicks nogroup-analytics "$T/nogroup.jsonl" |
 # SCRAM needs librdkafka >= 2.6.1: a build on Debian's 2.0.2 refuses it at
 # start; the rest runs on a build with a newer one (the default build's)
 san= # the plugins of $BUILD are loaded: a second host must be built as they are
-ldd "$BUILD/plugins/transform-session.so" 2>/dev/null | grep -q libasan && san=1
+# (ldd's output taken whole: `ldd | grep -q` under pipefail fails when grep exits
+# before ldd has written everything, and the second host was then built without ASan)
+[[ $(ldd "$BUILD/plugins/transform-session.so" 2>/dev/null || true) == *libasan* ]] && san=1
 other_build() { # other_build DIR RDKAFKA: builds DIR/streamhost
   echo "building $1/streamhost with RDKAFKA=$2"
   make --no-print-directory BUILD="$1" RDKAFKA="$2" SANITIZE=$san -j2 "$1/streamhost" > "$T/$2-build.out" 2>&1 ||
