@@ -43,8 +43,7 @@ struct exchange {
     int had_assignment;
     int64_t last_check; /* mono ms of the last check that the topic is there */
     int64_t opened_ms;  /* mono ms when the consumer started */
-    int read_any;       /* a message was read: the topic's metadata is known to be there */
-    int seen;           /* a check found the topic with its partitions */
+    int known;          /* read from, or found by a check with its partitions: the topic was there */
     struct xpart *parts;
     rd_kafka_message_t **msgs;
     sh_exchange_msg *xm;
@@ -371,6 +370,15 @@ static int missing_topic(rd_kafka_resp_err_t e)
            e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION || e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
 }
 
+/* Missing right after it was created is metadata still on its way (seen 0.1 s
+ * after the create, on a broker just started; the fetcher and the 2 s check
+ * both meet it): the topic is gone only once it was known to be there, or
+ * after 30 s. */
+static int surely_gone(const struct exchange *x)
+{
+    return x->known || sh_mono_ms() - x->opened_ms > 30000;
+}
+
 static long poll_one(struct exchange *x, size_t max, int timeout_ms)
 {
     rd_kafka_poll(x->prod, 0);
@@ -388,14 +396,11 @@ static long poll_one(struct exchange *x, size_t max, int timeout_ms)
     for (ssize_t i = 0; i < n; i++) {
         rd_kafka_message_t *m = x->msgs[i];
         if (m->err) {
-            /* Unknown topic right after creating it is metadata still on its
-             * way (seen under load 0.1 s after the create): the fetcher
-             * retries.  Once the topic was read from, or after 30 s, it means
-             * the topic is gone. */
+            /* a missing topic: see surely_gone */
             if (m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
                 fail(x, "cannot be read: its ACLs forbid reading it; allow this principal to read it",
                      rd_kafka_err2str(m->err));
-            else if (missing_topic(m->err) && (x->read_any || sh_mono_ms() - x->opened_ms > 30000))
+            else if (missing_topic(m->err) && surely_gone(x))
                 fail(x, "cannot be read: it was deleted; recreate it only with every process of the group stopped",
                      rd_kafka_err2str(m->err));
             else if (missing_topic(m->err))
@@ -405,7 +410,7 @@ static long poll_one(struct exchange *x, size_t max, int timeout_ms)
                 sh_log(SH_LOG_WARN, x->owner->name, "exchange %s: %s", x->topic, rd_kafka_message_errstr(m));
             continue;
         }
-        x->read_any = 1;
+        x->known = 1;
         int32_t p = m->partition;
         if (p < 0 || (uint32_t)p >= x->n || !x->parts[p].assigned) {
             sh_log(SH_LOG_DEBUG, x->owner->name, "exchange %s[%d] offset %lld: not assigned, skipped", x->topic, (int)p,
@@ -461,14 +466,10 @@ static int still_there(struct exchange *x)
     if (n == -2)
         return 1; /* the broker is unreachable: librdkafka rides it out */
     if (n == (int)x->n) {
-        x->seen = 1;
+        x->known = 1;
         return 1;
     }
-    /* Missing right after it was created is metadata still on its way to
-     * the broker that answered (seen 0.1 s after the create, on a broker
-     * just started): as for the consumer's own errors, it means deleted only
-     * once the topic was seen or read, or after 30 s. */
-    if (n < 0 && !x->seen && !x->read_any && now - x->opened_ms < 30000) {
+    if (n < 0 && !surely_gone(x)) {
         sh_log(SH_LOG_DEBUG, x->owner->name, "exchange %s: not in the metadata yet (just created); checking again",
                x->topic);
         return 1;
